@@ -1,0 +1,240 @@
+"""Workarounds for known breakages of the dependency stack, in one place.
+
+Each fix names the upstream bug it answers (see ``docs/STACK.md`` of the
+project notes) and is idempotent. :func:`apply_upstream_fixes` runs when
+``mmvmae`` is imported, before anything imports ``mmaction.models``.
+"""
+import importlib
+import importlib.metadata
+import importlib.util
+import os.path as osp
+import sys
+import types
+
+import numpy as np
+
+_APPLIED = False
+
+
+def fix_missing_drn() -> None:
+    """mmaction2 1.2.0 wheel lacks ``mmaction/models/localizers/drn/``.
+
+    Upstream: open-mmlab/mmaction2 issue 2714 (fix PR 2721, never released).
+    ``localizers/__init__.py`` imports ``DRN`` from it, so ``import
+    mmaction.models`` fails. We register stand-in modules whose ``DRN``
+    raises a clear error when used.
+    """
+    if importlib.util.find_spec('mmaction') is None:
+        return
+    name = 'mmaction.models.localizers.drn'
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec('mmaction')
+    real = osp.join(osp.dirname(spec.origin), 'models', 'localizers', 'drn',
+                    'drn.py')
+    if osp.exists(real):
+        return
+
+    class DRN:  # noqa: D401 - placeholder
+        """Placeholder: DRN is missing from the mmaction2 1.2.0 wheel."""
+
+        def __init__(self, *args, **kwargs):
+            raise ImportError(
+                'DRN is not packaged in the mmaction2 1.2.0 wheel '
+                '(open-mmlab/mmaction2 issue 2714); install mmaction2 from '
+                'source to use it.')
+
+    package = types.ModuleType(name)
+    package.__path__ = []  # a package, so ``drn.drn`` can be imported
+    module = types.ModuleType(name + '.drn')
+    module.DRN = DRN
+    package.drn = module
+    sys.modules[name] = package
+    sys.modules[name + '.drn'] = module
+
+
+def fix_importlib_metadata() -> None:
+    """``mmaction/utils/dependency.py`` imports the undeclared backport.
+
+    The mmaction2 1.2.0 wheel does not declare ``importlib_metadata``; the
+    standard library's ``importlib.metadata`` offers the two names it uses
+    (``PackageNotFoundError`` and ``distribution``).
+    """
+    if importlib.util.find_spec('importlib_metadata') is None:
+        sys.modules.setdefault('importlib_metadata', importlib.metadata)
+
+
+def fix_multimodal_import() -> None:
+    """mmaction2 imports VindLU whenever transformers >= 4.28 is installed.
+
+    VindLU needs timm (and so torchvision, which has no CPU wheel here) and
+    fails with transformers 5.x (``apply_chunking_to_forward`` is gone). We
+    make mmaction register its placeholders instead, as it does when
+    transformers is absent. mmvmae uses none of the multimodal models.
+    """
+    if importlib.util.find_spec('mmaction') is None:
+        return
+    dependency = importlib.import_module('mmaction.utils.dependency')
+    dependency.WITH_MULTIMODAL = False
+
+
+def _distribution_or_none(package: str):
+    try:
+        return importlib.metadata.distribution(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _is_installed(package: str) -> bool:
+    if _distribution_or_none(package) is not None:
+        return True
+    spec = importlib.util.find_spec(package)
+    return spec is not None and spec.origin is not None
+
+
+def _package2module(package: str) -> str:
+    dist = _distribution_or_none(package)
+    if dist is None:
+        raise ValueError(f'can not infer the module name of {package}')
+    top_level = dist.read_text('top_level.txt')
+    if top_level:
+        return top_level.split('\n')[0]
+    # wheels without top_level.txt: the first top-level package in RECORD
+    for file in dist.files or []:
+        parts = file.parts
+        if len(parts) > 1 and parts[-1] == '__init__.py':
+            return parts[0]
+    raise ValueError(f'can not infer the module name of {package}')
+
+
+def _get_installed_path(package: str) -> str:
+    dist = _distribution_or_none(package)
+    if dist is None:
+        spec = importlib.util.find_spec(package)
+        if spec is None:
+            raise importlib.metadata.PackageNotFoundError(package)
+        if spec.origin is None:
+            raise RuntimeError(f'{package} is a namespace package, which is '
+                               'invalid for `get_install_path`')
+        return osp.dirname(spec.origin)
+    location = str(dist.locate_file(''))
+    possible = osp.join(location, package)
+    if osp.exists(possible):
+        return possible
+    return osp.join(location, _package2module(package))
+
+
+def fix_pkg_resources() -> None:
+    """mmengine 0.10.7 imports ``pkg_resources``; setuptools >= 82 dropped it.
+
+    It is used by ``mmengine.utils.package_utils`` (``is_installed``,
+    ``get_installed_path``, ``package2module``), which back ``mmaction::``
+    style config paths and package look-ups. We rebind those functions to
+    ``importlib.metadata`` versions in every mmengine module that imported
+    them.
+    """
+    if importlib.util.find_spec('pkg_resources') is not None:
+        return
+    replacements = {
+        'is_installed': _is_installed,
+        'get_installed_path': _get_installed_path,
+        'package2module': _package2module,
+    }
+    module_names = ['mmengine.utils.package_utils', 'mmengine.utils',
+                    'mmengine.config.utils', 'mmengine.config.config',
+                    'mmengine.hub.hub', 'mmengine.hub']
+    for module_name in module_names:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for attr, func in replacements.items():
+            if hasattr(module, attr):
+                setattr(module, attr, func)
+
+
+def fix_numpy2_names() -> None:
+    """numpy 2 removed aliases that mmaction2 1.2.0 still uses.
+
+    ``np.NAN`` (AVA evaluation, hit when a class has no ground truth),
+    ``np.trapz`` (proposal AUC), ``np.in1d`` (retrieval metric) and
+    ``np.Inf`` (pose transforms, ``mmaction.utils.misc``).
+    """
+    aliases = {
+        'NAN': np.nan,
+        'Inf': np.inf,
+        'trapz': getattr(np, 'trapezoid', None),
+        'in1d': np.isin,
+    }
+    for name, value in aliases.items():
+        if value is None:
+            continue
+        try:
+            getattr(np, name)
+        except AttributeError:
+            setattr(np, name, value)
+
+
+def mmengine_checkpoint_globals() -> list:
+    """The globals a full mmengine checkpoint pickles besides tensors.
+
+    ``message_hub`` holds :class:`HistoryBuffer` objects whose state has numpy
+    arrays and scalars; ``meta`` may hold numpy scalars (seeds) and
+    ``collections`` containers.
+    """
+    import collections
+
+    from mmengine.logging import HistoryBuffer
+
+    core = getattr(np, '_core', None) or np.core
+    allowed = [
+        HistoryBuffer,
+        np.ndarray,
+        np.dtype,
+        core.multiarray._reconstruct,
+        core.multiarray.scalar,
+        collections.OrderedDict,
+        collections.defaultdict,
+    ]
+    # numpy dtype classes (``numpy.dtypes.Float64DType`` ...) pickled with
+    # the arrays' dtypes
+    allowed += [
+        getattr(np.dtypes, name) for name in dir(np.dtypes)
+        if name.endswith('DType')
+    ]
+    # numpy scalar types (``np.float64(0.1)`` pickles its type)
+    allowed += [
+        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+        np.uint32, np.uint64, np.float16, np.float32, np.float64
+    ]
+    return allowed
+
+
+def fix_weights_only_loading() -> None:
+    """torch >= 2.6 loads with ``weights_only=True`` by default.
+
+    mmengine 0.10.7 calls ``torch.load`` without the argument, so resuming or
+    ``load_from`` with a full mmengine checkpoint raises ``UnpicklingError``.
+    Instead of turning ``weights_only`` off (which would let a checkpoint
+    run arbitrary code), we extend the allowlist with exactly the globals
+    mmengine checkpoints need.
+    """
+    import torch.serialization
+
+    if not hasattr(torch.serialization, 'add_safe_globals'):
+        return
+    torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+
+
+def apply_upstream_fixes() -> None:
+    """Apply every fix once; safe to call many times."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    fix_numpy2_names()
+    fix_importlib_metadata()
+    fix_missing_drn()
+    fix_multimodal_import()
+    fix_pkg_resources()
+    fix_weights_only_loading()
+    _APPLIED = True
