@@ -1,1 +1,2 @@
 import mmaction.engine  # noqa: F401  (mmaction2 parts this scope builds on)
+from . import runner_setup  # noqa: F401

@@ -175,12 +175,31 @@ def fix_numpy2_names() -> None:
             setattr(np, name, value)
 
 
+def _history_buffer_method(owner, name: str):
+    """A ``getattr`` restricted to :class:`HistoryBuffer`'s statistics.
+
+    A HistoryBuffer pickles its ``_statistics_methods`` as
+    ``getattr(HistoryBuffer, 'min')`` and so on. Allowing the real
+    ``getattr`` would let a checkpoint reach any attribute (and so run code),
+    so only these look-ups are answered.
+    """
+    import pickle
+
+    from mmengine.logging import HistoryBuffer
+    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'refused getattr({owner!r}, {name!r}) while loading a checkpoint: '
+        'only HistoryBuffer statistics methods may be looked up')
+
+
 def mmengine_checkpoint_globals() -> list:
     """The globals a full mmengine checkpoint pickles besides tensors.
 
     ``message_hub`` holds :class:`HistoryBuffer` objects whose state has numpy
-    arrays and scalars; ``meta`` may hold numpy scalars (seeds) and
-    ``collections`` containers.
+    arrays and scalars and their statistics methods (looked up with
+    ``getattr``, which is replaced by a restricted version); ``meta`` may hold
+    numpy scalars (seeds) and ``collections`` containers.
     """
     import collections
 
@@ -195,6 +214,7 @@ def mmengine_checkpoint_globals() -> list:
         core.multiarray.scalar,
         collections.OrderedDict,
         collections.defaultdict,
+        (_history_buffer_method, 'builtins.getattr'),
     ]
     # numpy dtype classes (``numpy.dtypes.Float64DType`` ...) pickled with
     # the arrays' dtypes

@@ -1,0 +1,1 @@
+from .videomae import VideoMAE  # noqa: F401

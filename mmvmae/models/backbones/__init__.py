@@ -1,0 +1,1 @@
+from .videomae_vit import VideoMAEViT  # noqa: F401

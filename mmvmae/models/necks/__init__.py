@@ -1,0 +1,1 @@
+from .videomae_decoder import VideoMAEDecoder  # noqa: F401

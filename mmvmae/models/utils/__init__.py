@@ -1,0 +1,12 @@
+from .patchify import PatchEmbed3d, patchify, unpatchify
+from .position_embedding import (interpolate_position_table,
+                                 sinusoid_position_table)
+from .transformer_block import (Attention, Block, Mlp, check_attn_impl,
+                                init_transformer_weights)
+
+__all__ = [
+    'PatchEmbed3d', 'patchify', 'unpatchify', 'interpolate_position_table',
+    'sinusoid_position_table', 'Attention', 'Block', 'Mlp', 'check_attn_impl',
+    'init_transformer_weights'
+]
+from .pretrained_loader import VideoMAEPretrainedInit, load_encoder_weights  # noqa: F401,E501

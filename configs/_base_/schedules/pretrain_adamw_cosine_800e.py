@@ -1,0 +1,33 @@
+# VideoMAE pretraining schedule: AdamW (0.9, 0.95), wd 0.05, lr 1.5e-4 per 256
+# clips (scaled to the real total batch by auto_scale_lr), 40 warm-up epochs,
+# cosine to 1e-5; no weight decay on 1-D parameters (biases, norms, q/v
+# biases, layer scale) nor on the mask token.
+max_epochs = 800
+warmup_epochs = 40
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(
+        type='AdamW', lr=1.5e-4, betas=(0.9, 0.95), weight_decay=0.05),
+    paramwise_cfg=dict(
+        flat_decay_mult=0.0,
+        norm_decay_mult=0.0,
+        bias_decay_mult=0.0,
+        custom_keys={'mask_token': dict(decay_mult=0.0)}))
+
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
+         eta_min=1e-5, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+         convert_to_iter_based=True),
+]
+
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+val_cfg = None
+test_cfg = None
+
+# lr above is for a total batch of 256 clips; the real lr is scaled to
+# num_gpus x batch_size (x accumulative_counts is NOT included by mmengine:
+# see docs/faq.md).
+auto_scale_lr = dict(enable=True, base_batch_size=256)

@@ -1,0 +1,196 @@
+"""Convert any supported checkpoint to mmvmae, and mmvmae to Hugging Face."""
+import re
+from typing import Dict, List, Optional, Tuple
+
+import torch
+
+from .arch import infer_arch
+from .detect import detect_format, load_source
+from .hf_export import export_hf
+from .huggingface import hf_heads, hf_to_mmvmae
+from .mmaction2 import mmaction2_to_mmvmae
+from .model_config import check_placement, model_config
+from .original import describe_original, original_to_mmvmae
+from .report import ConversionError, ConversionReport
+
+SOURCE_FORMATS = ('auto', 'videomae', 'videomaev2', 'mmaction2', 'hf',
+                  'mmvmae')
+EPS_KEYS = ('norm_eps', 'fc_norm_eps', 'decoder_norm_eps',
+            'decoder_final_norm_eps')
+# settings an mmvmae checkpoint's meta carries over (the weights cannot)
+_META_SETTINGS = EPS_KEYS + ('img_size', 'num_frames', 'norm_pix_loss',
+                             'id2label')
+_QV_BIAS = re.compile(r'.*(q_bias|v_bias|query\.bias|value\.bias)$')
+
+
+def convert_to_mmvmae(src: str,
+                      src_format: str = 'auto',
+                      num_heads: Optional[int] = None,
+                      decoder_num_heads: Optional[int] = None,
+                      layer_norm_eps: Optional[float] = None,
+                      img_size: Optional[int] = None,
+                      num_frames: Optional[int] = None,
+                      allow_zero_qv_bias: bool = False
+                      ) -> Tuple[Dict, ConversionReport]:
+    """Read ``src`` (file or HF directory) into an mmvmae checkpoint.
+
+    Returns:
+        ``({'state_dict': ..., 'meta': {'arch', 'config', 'conversion'}},
+        report)``. Raises :class:`ConversionError` on anything it cannot
+        place, on lost or all-zero q/v biases, and on a format mismatch.
+    """
+    if src_format not in SOURCE_FORMATS:
+        raise ConversionError(f'--from must be one of {SOURCE_FORMATS}, got '
+                              f'{src_format!r}')
+    state, hf_cfg, meta = load_source(src)
+    detected = detect_format(state)
+    wanted = 'videomae' if src_format == 'videomaev2' else src_format
+    if wanted not in ('auto', detected):
+        raise ConversionError(f'--from {src_format} given, but the keys of '
+                              f'{src} are in the {detected} layout')
+    report = ConversionReport()
+    settings: Dict = {}
+    if detected == 'videomae':
+        renamed, settings = original_to_mmvmae(state, report)
+    elif detected == 'mmaction2':
+        renamed, settings = mmaction2_to_mmvmae(state, report)
+    elif detected == 'hf':
+        renamed, settings = hf_to_mmvmae(state, report, hf_cfg)
+        cfg_heads, cfg_dec_heads = hf_heads(hf_cfg)
+        num_heads = num_heads or cfg_heads
+        decoder_num_heads = decoder_num_heads or cfg_dec_heads
+    else:
+        renamed = dict(state)
+        for key in list(renamed):
+            report.map(key, key)
+        old = meta.get('arch', {}) if isinstance(meta, dict) else {}
+        settings = {k: old[k] for k in _META_SETTINGS if k in old}
+        num_heads = num_heads or old.get('num_heads')
+        decoder_num_heads = decoder_num_heads or \
+            (old.get('decoder') or {}).get('num_heads')
+        if not old:
+            report.note('no meta.arch in the checkpoint: LayerNorm eps 1e-6 '
+                        'assumed')
+    arch = infer_arch(renamed, num_heads, decoder_num_heads)
+    arch.update(_settings(arch, settings, layer_norm_eps, img_size,
+                          num_frames, report))
+    _check_hf_config(hf_cfg, arch)
+    check_qv_biases(state, renamed, arch, allow_zero_qv_bias)
+    check_placement(renamed, arch)
+    report.source_format = _describe(detected, arch)
+    meta_out = dict(arch=arch, config=model_config(arch),
+                    conversion=dict(report.to_meta(), source=str(src)))
+    return dict(state_dict=renamed, meta=meta_out), report
+
+
+def _settings(arch: Dict, settings: Dict, layer_norm_eps: Optional[float],
+              img_size: Optional[int], num_frames: Optional[int],
+              report: ConversionReport) -> Dict:
+    out = dict(settings)
+    for key in EPS_KEYS:
+        out.setdefault(key, out.get('norm_eps', 1e-6))
+    if layer_norm_eps is not None:
+        out.update({k: layer_norm_eps for k in EPS_KEYS})
+        report.note(f'LayerNorm eps set to {layer_norm_eps} (--layer-norm-eps)')
+    out.setdefault('norm_pix_loss', True)
+    for key, given, default in (('img_size', img_size, 224),
+                                ('num_frames', num_frames, 16)):
+        if given is not None:
+            out[key] = given
+        elif key not in out:
+            out[key] = default
+            report.note(f'{key} not recorded in the source: assuming '
+                        f'{default} (pass --{key.replace("_", "-")})')
+    if arch['decoder'] is None:
+        for key in ('decoder_norm_eps', 'decoder_final_norm_eps',
+                    'norm_pix_loss'):
+            out.pop(key)
+    if arch['out_type'] != 'avg':
+        out.pop('fc_norm_eps')
+    if arch['num_classes'] and arch['out_type'] == 'tokens':
+        report.note('the source classifies the first token after the final '
+                    "norm (no mean pooling); VideoMAEClsHead needs out_type "
+                    "'avg', so use this model for token features or add a "
+                    'first-token pooling head')
+    return out
+
+
+def _check_hf_config(hf_cfg: Optional[Dict], arch: Dict) -> None:
+    if not hf_cfg:
+        return
+    checks = dict(hidden_size=arch['embed_dims'],
+                  num_hidden_layers=arch['depth'],
+                  patch_size=arch['patch_size'],
+                  tubelet_size=arch['tubelet_size'],
+                  qv_bias=arch['qkv_bias'],
+                  use_mean_pooling=arch['out_type'] == 'avg')
+    if arch['num_classes'] is None:
+        checks.pop('use_mean_pooling')  # VideoMAEForPreTraining ignores it
+    wrong = {k: (hf_cfg[k], v) for k, v in checks.items()
+             if k in hf_cfg and hf_cfg[k] != v}
+    if wrong:
+        raise ConversionError(
+            'config.json disagrees with the weights (config, weights): '
+            f'{wrong}; for qv_bias this means the q/v biases are missing')
+
+
+def check_qv_biases(src: Dict[str, torch.Tensor], out: Dict[str, torch.Tensor],
+                    arch: Dict, allow_zero: bool = False) -> None:
+    """No q/v bias is lost, and none is silently all-zero.
+
+    A source bias with no counterpart in the output, or an output all zero
+    where the source was not, is an error. All-zero biases in a model that
+    has them are an error too unless ``allow_zero``: a trained VideoMAE never
+    has exactly zero biases, but a checkpoint that went through a converter
+    that dropped them (e.g. the 4.x/5.x HF layouts mixed up) has.
+    """
+    src_biases = [v for k, v in src.items() if _QV_BIAS.match(k)]
+    out_biases = [v for k, v in out.items()
+                  if k.endswith(('attn.q_bias', 'attn.v_bias'))]
+    if len(src_biases) != len(out_biases):
+        raise ConversionError(
+            f'{len(src_biases)} q/v bias tensors in the source but '
+            f'{len(out_biases)} in the result: biases would be lost')
+    src_sum = sum(float(v.abs().sum()) for v in src_biases)
+    out_sum = sum(float(v.abs().sum()) for v in out_biases)
+    if src_sum > 0 and out_sum == 0:
+        raise ConversionError('the source has non-zero q/v biases but the '
+                              'result has only zeros')
+    if out_biases and out_sum == 0 and not allow_zero:
+        raise ConversionError(
+            'every q/v bias of the checkpoint is exactly zero: a trained '
+            'VideoMAE never has that, so they were probably lost by an earlier '
+            'conversion (e.g. transformers 5.x query.bias/value.bias loaded '
+            'as 4.x q_bias/v_bias). Pass --allow-zero-qv-bias if intended')
+
+
+def _describe(detected: str, arch: Dict) -> str:
+    if detected == 'videomae':
+        return describe_original(arch)
+    kind = ('pretraining' if arch['decoder'] else
+            'classification' if arch['num_classes'] else 'backbone')
+    names = dict(mmaction2='mmaction2 vit_mae recognizer',
+                 hf='Hugging Face VideoMAE', mmvmae='mmvmae')
+    return f'{names[detected]} ({kind})'
+
+
+def convert_checkpoint(src: str, dst: str, src_format: str = 'auto',
+                       dst_format: str = 'mmvmae',
+                       **options) -> Tuple[Dict, List[ConversionReport]]:
+    """Convert ``src`` and write ``dst`` (a ``.pth`` file or an HF dir).
+
+    Returns the mmvmae checkpoint and the reports (import, then export for
+    ``dst_format='hf'``). Options: see :func:`convert_to_mmvmae`.
+    """
+    if dst_format not in ('mmvmae', 'hf'):
+        raise ConversionError(f"--to must be 'mmvmae' or 'hf', got "
+                              f'{dst_format!r}')
+    ckpt, report = convert_to_mmvmae(src, src_format, **options)
+    reports = [report]
+    if dst_format == 'hf':
+        export = ConversionReport(source_format='mmvmae -> Hugging Face')
+        export_hf(ckpt['state_dict'], ckpt['meta']['arch'], dst, export)
+        reports.append(export)
+    else:
+        torch.save(ckpt, dst)
+    return ckpt, reports

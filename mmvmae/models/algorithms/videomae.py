@@ -1,0 +1,146 @@
+"""VideoMAE pretraining: encoder on visible tokens, decoder, pixel loss."""
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.model import BaseModel
+from torch import Tensor, nn
+
+from mmvmae.registry import MODELS
+from ..utils import unpatchify
+
+ForwardResults = Union[Dict[str, Tensor], List, Tensor]
+
+
+@MODELS.register_module()
+class VideoMAE(BaseModel):
+    """VideoMAE (V1 tube masking; V2 dual masking when the data samples
+    carry a ``decoder_mask``).
+
+    Args:
+        backbone: ``VideoMAEViT`` config (``out_type='tokens'``).
+        neck: ``VideoMAEDecoder`` config.
+        head: ``VideoMAEPretrainHead`` config.
+        data_preprocessor: defaults to ``ActionDataPreprocessor`` with the
+            ImageNet mean/std on the ``[0, 255]`` scale, ``NCTHW``.
+
+    Data samples carry ``mask`` (``(N,)`` bool, True = hidden) and optionally
+    ``decoder_mask`` (True = dropped by the decoder), as packed by
+    ``PackActionInputs(algorithm_keys=('mask', 'decoder_mask'))``.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(
+                type='ActionDataPreprocessor',
+                mean=[123.675, 116.28, 103.53],
+                std=[58.395, 57.12, 57.375],
+                format_shape='NCTHW')
+        if isinstance(data_preprocessor, dict):
+            # built here so mmaction2's preprocessor resolves without a
+            # default scope (the mmvmae registry is a child of mmaction's)
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck)
+        self.head = MODELS.build(head)
+
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[Sequence] = None,
+                mode: str = 'tensor') -> ForwardResults:
+        """Run the model.
+
+        Args:
+            inputs: ``(B, 1, C, T, H, W)`` (mmaction2 ``NCTHW`` with one
+                clip) or ``(B, C, T, H, W)``.
+            data_samples: with ``mask`` (and optionally ``decoder_mask``).
+            mode: 'loss' -> ``dict(loss=...)``; 'predict' -> data samples
+                with ``pred_pixels`` ``(C, T, H, W)`` in ``[0, 255]``;
+                'tensor' -> raw predictions ``(B, M, P)``.
+        """
+        if mode not in ('loss', 'predict', 'tensor'):
+            raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', "
+                             f'got {mode!r}')
+        video = self._video(inputs)
+        mask = self._stack(data_samples, 'mask', video.device)
+        if mask is None:
+            raise ValueError(
+                'data_samples need a `mask` field; add a masking transform '
+                "and PackActionInputs(algorithm_keys=('mask', ...))")
+        decoder_mask = self._stack(data_samples, 'decoder_mask', video.device)
+        x_vis = self.backbone(video, mask)
+        pred, index, weight = self.neck(x_vis, mask, decoder_mask)
+        if mode == 'loss':
+            return self.head.loss(pred, video, index, weight)
+        if mode == 'tensor':
+            return pred
+        return self._pack(video, mask, pred, index, weight, data_samples)
+
+    @staticmethod
+    def _video(inputs: Tensor) -> Tensor:
+        if inputs.ndim == 6:
+            if inputs.shape[1] != 1:
+                raise ValueError(
+                    f'pretraining takes one clip per sample (num_clips=1), '
+                    f'got inputs {tuple(inputs.shape)}')
+            return inputs[:, 0]
+        if inputs.ndim != 5:
+            raise ValueError('inputs must be (B, 1, C, T, H, W) or '
+                             f'(B, C, T, H, W), got {tuple(inputs.shape)}')
+        return inputs
+
+    @staticmethod
+    def _stack(data_samples: Optional[Sequence], key: str,
+               device: torch.device) -> Optional[Tensor]:
+        """Stack the ``(N,)`` bool field ``key`` of every sample to
+        ``(B, N)`` on ``device``; None when no sample has it."""
+        if not data_samples:
+            return None
+        has = [key in sample for sample in data_samples]
+        if not any(has):
+            return None
+        if not all(has):
+            raise ValueError(f'`{key}` is set in some data samples only')
+        values = [getattr(sample, key) for sample in data_samples]
+        if all(isinstance(v, np.ndarray) for v in values):
+            stacked = torch.from_numpy(np.stack(values))
+        else:
+            stacked = torch.stack([torch.as_tensor(v) for v in values])
+        if stacked.dtype != torch.bool or stacked.ndim != 2:
+            raise ValueError(f'`{key}` must be a bool array of shape (N,) '
+                             f'per sample, got {stacked.dtype} with batch '
+                             f'shape {tuple(stacked.shape)}')
+        return stacked.to(device, non_blocking=True)
+
+    def _pack(self, video: Tensor, mask: Tensor, pred: Tensor, index: Tensor,
+              weight: Tensor, data_samples: Sequence) -> List:
+        """Reconstruction in pixel space: visible tokens keep the input,
+        tokens hidden and predicted get the prediction, hidden tokens the
+        decoder dropped (V2) are black."""
+        head = self.head
+        original = head.patch_pixels(video)  # (B, N, L, C) in [0, 1]
+        full = pred.new_zeros(*mask.shape, pred.shape[-1])
+        full.scatter_(1, index[..., None].expand_as(pred), pred)
+        predicted = head.pred_to_pixels(full, video)
+        replaced = torch.zeros_like(mask).scatter_(1, index, weight > 0)
+        pixels = torch.where(replaced[..., None, None], predicted,
+                             original * (~mask)[..., None, None])
+        _, _, t, h, w = video.shape
+        grid = (t // head.tubelet_size, h // head.patch_size,
+                w // head.patch_size)
+        pixels = unpatchify(pixels, head.patch_size, head.tubelet_size, grid)
+        pixels = (pixels * 255.).clamp(0, 255)
+        for i, sample in enumerate(data_samples):
+            sample.pred_pixels = pixels[i]
+            sample.mask = mask[i]
+            sample.pred_token_mask = replaced[i]
+            sample.set_metainfo(
+                dict(uses_original_patch_stats=bool(head.norm_pix)))
+        return list(data_samples)

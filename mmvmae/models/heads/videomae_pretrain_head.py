@@ -1,0 +1,102 @@
+"""VideoMAE pixel target (optionally normalised per patch) and its MSE loss."""
+from typing import Dict, Sequence, Tuple
+
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmvmae.registry import MODELS
+from ..utils import patchify
+
+
+@MODELS.register_module()
+class VideoMAEPretrainHead(BaseModule):
+    """Builds the reconstruction target and computes the loss.
+
+    Args:
+        norm_pix: target = pixels normalised per token and channel over the
+            tubelet (VideoMAE default); False: plain ``[0, 1]`` pixels.
+        patch_size, tubelet_size: token size; must match the backbone.
+        mean, std: input normalisation on the ``[0, 255]`` scale (that of
+            the data preprocessor), undone before building the target.
+        eps: added to the unbiased std of each patch.
+    """
+
+    def __init__(self,
+                 norm_pix: bool = True,
+                 patch_size: int = 16,
+                 tubelet_size: int = 2,
+                 mean: Sequence[float] = (123.675, 116.28, 103.53),
+                 std: Sequence[float] = (58.395, 57.12, 57.375),
+                 eps: float = 1e-6,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if len(mean) != len(std):
+            raise ValueError(f'mean and std need one value per channel, got '
+                             f'{len(mean)} and {len(std)}')
+        self.norm_pix = norm_pix
+        self.patch_size = patch_size
+        self.tubelet_size = tubelet_size
+        self.eps = eps
+        shape = (1, -1, 1, 1, 1)
+        self.register_buffer('mean', torch.tensor(mean).view(shape),
+                             persistent=False)
+        self.register_buffer('std', torch.tensor(std).view(shape),
+                             persistent=False)
+
+    def patch_pixels(self, inputs: Tensor) -> Tensor:
+        """Normalised ``(B, C, T, H, W)`` -> ``[0, 1]`` pixels
+        ``(B, N, L, C)`` with ``L = tubelet * patch**2``."""
+        if inputs.shape[1] != self.mean.shape[1]:
+            raise ValueError(f'inputs have {inputs.shape[1]} channels, mean/'
+                             f'std have {self.mean.shape[1]}')
+        pixels = (inputs.float() * self.std + self.mean) / 255.
+        return patchify(pixels, self.patch_size, self.tubelet_size)
+
+    def patch_stats(self, patches: Tensor) -> Tuple[Tensor, Tensor]:
+        """Per token and channel mean and ``unbiased std + eps`` over the
+        tubelet pixels of ``(B, N, L, C)``; each ``(B, N, 1, C)``."""
+        mean = patches.mean(dim=2, keepdim=True)
+        std = patches.var(dim=2, unbiased=True, keepdim=True).sqrt()
+        return mean, std + self.eps
+
+    def construct_target(self, inputs: Tensor) -> Tensor:
+        """``(B, C, T, H, W)`` -> target ``(B, N, L*C)`` in ``(t, h, w, c)``
+        order."""
+        patches = self.patch_pixels(inputs)
+        if self.norm_pix:
+            mean, std = self.patch_stats(patches)
+            patches = (patches - mean) / std
+        return patches.flatten(2)
+
+    def loss(self, pred: Tensor, inputs: Tensor, index: Tensor,
+             weight: Tensor) -> Dict[str, Tensor]:
+        """MSE over the weighted predicted tokens.
+
+        Args:
+            pred: ``(B, M, L*C)`` predictions.
+            inputs: normalised video ``(B, C, T, H, W)``.
+            index: token index of each prediction ``(B, M)``.
+            weight: ``(B, M)``, 1 for the tokens the loss counts.
+        """
+        target = self.construct_target(inputs)
+        if pred.shape[-1] != target.shape[-1]:
+            raise ValueError(f'pred has {pred.shape[-1]} values per token, '
+                             f'the target {target.shape[-1]}')
+        target = target.gather(
+            1, index[..., None].expand(-1, -1, target.shape[-1]))
+        per_token = (pred.float() - target).pow(2).mean(dim=-1)
+        weight = weight.float()
+        loss = (per_token * weight).sum() / weight.sum().clamp(min=1.)
+        return dict(loss=loss)
+
+    def pred_to_pixels(self, pred: Tensor, inputs: Tensor) -> Tensor:
+        """Map predictions of every token ``(B, N, L*C)`` to ``[0, 1]``
+        pixels ``(B, N, L, C)``; with ``norm_pix`` the original patch mean and
+        std are used to undo the normalisation."""
+        patches = self.patch_pixels(inputs)
+        pred = pred.float().reshape(patches.shape)
+        if self.norm_pix:
+            mean, std = self.patch_stats(patches)
+            pred = pred * std + mean
+        return pred

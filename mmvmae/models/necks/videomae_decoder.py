@@ -1,0 +1,147 @@
+"""VideoMAE pretraining decoder: visible tokens + mask tokens -> pixels."""
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.utils.checkpoint as cp
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mmvmae.registry import MODELS
+from ..utils import (Block, check_attn_impl, init_transformer_weights,
+                     sinusoid_position_table)
+
+# decoder width / heads / depth of the released recipes, keyed by encoder arch
+DECODER_PRESETS: Dict[str, dict] = {
+    'small': dict(in_channels=384, embed_dims=192, num_heads=3, depth=4),
+    'base': dict(in_channels=768, embed_dims=384, num_heads=6, depth=4),
+    'large': dict(in_channels=1024, embed_dims=512, num_heads=8, depth=12),
+    'huge': dict(in_channels=1280, embed_dims=640, num_heads=8, depth=12),
+}
+
+
+def decoder_preset(arch: str) -> dict:
+    """Decoder kwargs for an encoder arch ('small', 'base', 'large',
+    'huge'), e.g. ``dict(type='VideoMAEDecoder', **decoder_preset('base'))``.
+    """
+    if arch not in DECODER_PRESETS:
+        raise ValueError(f'arch must be one of {tuple(DECODER_PRESETS)}, got '
+                         f'{arch!r}')
+    return dict(DECODER_PRESETS[arch])
+
+
+@MODELS.register_module()
+class VideoMAEDecoder(BaseModule):
+    """Pretraining decoder (a neck).
+
+    Args:
+        in_channels: encoder width.
+        embed_dims, depth, num_heads, mlp_ratio: decoder transformer.
+        patch_size, tubelet_size, in_pixels: the head predicts
+            ``tubelet_size * patch_size**2 * in_pixels`` values per token.
+        num_tokens: tokens ``N`` of the full grid (1568 = 8x14x14 for
+            16x224x224 input); the size of the decoder's sinusoid table.
+        norm_eps: LayerNorm eps.
+        with_cp: activation checkpointing per block.
+        attn_impl: 'sdpa' or 'eager'.
+    """
+
+    def __init__(self,
+                 in_channels: int = 768,
+                 embed_dims: int = 384,
+                 depth: int = 4,
+                 num_heads: int = 6,
+                 mlp_ratio: float = 4.,
+                 patch_size: int = 16,
+                 tubelet_size: int = 2,
+                 in_pixels: int = 3,
+                 num_tokens: int = 1568,
+                 norm_eps: float = 1e-6,
+                 with_cp: bool = False,
+                 attn_impl: str = 'sdpa',
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        check_attn_impl(attn_impl)
+        self.num_tokens = num_tokens
+        self.with_cp = with_cp
+        self.encoder_to_decoder = nn.Linear(in_channels, embed_dims,
+                                            bias=False)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
+        self.register_buffer('pos_embed',
+                             sinusoid_position_table(num_tokens, embed_dims),
+                             persistent=False)
+        self.blocks = nn.ModuleList([
+            Block(embed_dims, num_heads, mlp_ratio, norm_eps=norm_eps,
+                  attn_impl=attn_impl) for _ in range(depth)
+        ])
+        self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.head = nn.Linear(embed_dims,
+                              tubelet_size * patch_size**2 * in_pixels)
+        self.apply(init_transformer_weights)
+        nn.init.trunc_normal_(self.mask_token, std=.02)
+
+    def forward(self,
+                x_vis: Tensor,
+                mask: Tensor,
+                decoder_mask: Optional[Tensor] = None
+                ) -> Tuple[Tensor, Tensor, Tensor]:
+        """Predict pixels of the tokens the decoder reconstructs.
+
+        Args:
+            x_vis: encoder output of the visible tokens ``(B, N_vis, C_enc)``.
+            mask: ``(B, N)`` bool, True = hidden from the encoder.
+            decoder_mask: ``(B, N)`` bool, True = dropped by the decoder
+                (V2 dual masking); None for V1.
+
+        Returns:
+            ``pred (B, M, P)``, the token index of each prediction
+            ``(B, M)`` and its loss weight ``(B, M)``: V1 predicts the
+            masked tokens (weight 1); V2 predicts the decoder-kept tokens,
+            weighted 1 where they are also hidden from the encoder.
+        """
+        b, n = mask.shape
+        if n != self.num_tokens:
+            raise ValueError(f'mask has {n} tokens but the decoder was built '
+                             f'with num_tokens={self.num_tokens}')
+        vis_index = self._indices(~mask, 'visible tokens')
+        if x_vis.shape[1] != vis_index.shape[1]:
+            raise ValueError(f'x_vis has {x_vis.shape[1]} tokens, the mask '
+                             f'leaves {vis_index.shape[1]} visible')
+        if decoder_mask is not None and decoder_mask.shape != mask.shape:
+            raise ValueError(f'decoder_mask must have the shape of mask '
+                             f'{tuple(mask.shape)}, got '
+                             f'{tuple(decoder_mask.shape)}')
+        predict = mask if decoder_mask is None else ~decoder_mask
+        index = self._indices(predict, 'tokens to predict')
+        x = self.encoder_to_decoder(x_vis)
+        pos = self.pos_embed.to(x.dtype).expand(b, -1, -1)
+        x = torch.cat([
+            x + _take(pos, vis_index),
+            self.mask_token.to(x.dtype) + _take(pos, index)
+        ], dim=1)
+        for block in self.blocks:
+            if self.with_cp and torch.is_grad_enabled():
+                x = cp.checkpoint(block, x, use_reentrant=False)
+            else:
+                x = block(x)
+        pred = self.head(self.norm(x[:, -index.shape[1]:]))
+        weight = mask.gather(1, index).to(pred.dtype)
+        return pred, index, weight
+
+    @staticmethod
+    def _indices(select: Tensor, what: str) -> Tensor:
+        """Indices of the True entries of ``select (B, N)`` as ``(B, K)``."""
+        if select.dtype != torch.bool or select.ndim != 2:
+            raise ValueError(f'masks must be (B, N) bool tensors, got '
+                             f'{select.dtype} {tuple(select.shape)}')
+        counts = select.sum(dim=1)
+        if (counts != counts[0]).any():
+            raise ValueError(f'every sample must have the same number of '
+                             f'{what}, got {counts.tolist()}')
+        b, n = select.shape
+        positions = torch.arange(n, device=select.device).expand(b, n)
+        return positions[select].reshape(b, -1)
+
+
+def _take(x: Tensor, index: Tensor) -> Tensor:
+    """``x (B, N, C)`` at ``index (B, K)`` -> ``(B, K, C)``."""
+    return x.gather(1, index[..., None].expand(-1, -1, x.shape[-1]))

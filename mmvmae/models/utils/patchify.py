@@ -1,0 +1,84 @@
+"""Cutting videos into tubelet tokens and back, plus the tubelet embedding."""
+from typing import Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+
+def _check_divisible(video: Tensor, patch: int, tubelet: int) -> None:
+    if video.ndim != 5:
+        raise ValueError(f'video must be (B, C, T, H, W), got '
+                         f'{tuple(video.shape)}')
+    _, _, t, h, w = video.shape
+    if t % tubelet or h % patch or w % patch:
+        raise ValueError(f'video (T, H, W) = {(t, h, w)} must be divisible by '
+                         f'(tubelet, patch, patch) = {(tubelet, patch, patch)}')
+
+
+def patchify(video: Tensor, patch: int, tubelet: int) -> Tensor:
+    """``(B, C, T, H, W)`` -> ``(B, N, tubelet*patch*patch, C)``.
+
+    Tokens in ``(t, h, w)`` order, the pixels of a token in ``(t, h, w)``
+    order, channel last.
+    """
+    _check_divisible(video, patch, tubelet)
+    b, c, t, h, w = video.shape
+    x = video.reshape(b, c, t // tubelet, tubelet, h // patch, patch,
+                      w // patch, patch)
+    # (B, T', H', W', tubelet, p, p, C)
+    x = x.permute(0, 2, 4, 6, 3, 5, 7, 1)
+    return x.reshape(b, -1, tubelet * patch * patch, c)
+
+
+def unpatchify(patches: Tensor, patch: int, tubelet: int,
+               grid: Sequence[int]) -> Tensor:
+    """Inverse of :func:`patchify`.
+
+    Args:
+        patches: ``(B, N, tubelet*patch*patch, C)``.
+        grid: token grid ``(T', H', W')`` with ``N = T'*H'*W'``.
+
+    Returns:
+        Tensor: ``(B, C, T'*tubelet, H'*patch, W'*patch)``.
+    """
+    gt, gh, gw = (int(g) for g in grid)
+    if patches.ndim != 4 or patches.shape[1] != gt * gh * gw or \
+            patches.shape[2] != tubelet * patch * patch:
+        raise ValueError(
+            f'patches must be (B, {gt * gh * gw}, {tubelet * patch * patch}, '
+            f'C) for grid {(gt, gh, gw)}, got {tuple(patches.shape)}')
+    b, _, _, c = patches.shape
+    x = patches.reshape(b, gt, gh, gw, tubelet, patch, patch, c)
+    x = x.permute(0, 7, 1, 4, 2, 5, 3, 6)
+    return x.reshape(b, c, gt * tubelet, gh * patch, gw * patch)
+
+
+class PatchEmbed3d(nn.Module):
+    """Tubelet embedding: a Conv3d with kernel = stride = (tubelet, p, p).
+
+    ``forward``: ``(B, C, T, H, W)`` -> tokens ``(B, N, D)`` and the token
+    grid ``(T', H', W')``.
+    """
+
+    def __init__(self, in_channels: int, embed_dims: int, patch_size: int,
+                 tubelet_size: int) -> None:
+        super().__init__()
+        kernel = (tubelet_size, patch_size, patch_size)
+        self.proj = nn.Conv3d(in_channels, embed_dims, kernel, stride=kernel)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int, int]]:
+        kt, kh, kw = self.proj.kernel_size
+        _check_divisible(x, kh, kt)
+        x = self.proj(x)
+        grid = tuple(x.shape[2:])
+        return x.flatten(2).transpose(1, 2), grid
+
+    def init_weights(self) -> None:
+        """Initialise like a Linear on the flattened kernel."""
+        w = self.proj.weight
+        nn.init.xavier_uniform_(w.view(w.shape[0], -1))
+        if self.proj.bias is not None:
+            nn.init.zeros_(self.proj.bias)
+
+
+__all__ = ['patchify', 'unpatchify', 'PatchEmbed3d']

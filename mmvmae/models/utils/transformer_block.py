@@ -1,0 +1,147 @@
+"""The VideoMAE transformer block: attention with q/v biases, MLP, layer scale."""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn.bricks import DropPath
+from torch import Tensor, nn
+
+ATTN_IMPLS = ('sdpa', 'eager')
+
+
+def check_attn_impl(attn_impl: str) -> None:
+    if attn_impl not in ATTN_IMPLS:
+        raise ValueError(f'attn_impl must be one of {ATTN_IMPLS}, got '
+                         f'{attn_impl!r}')
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention; one ``qkv`` Linear without bias plus
+    ``q_bias`` and ``v_bias`` (keys get no bias).
+
+    Args:
+        embed_dims: token width ``C``.
+        num_heads: heads; ``C`` must be divisible by it.
+        qkv_bias: learn ``q_bias`` and ``v_bias``.
+        attn_drop: dropout on the attention weights (training only).
+        proj_drop: dropout after the output projection.
+        attn_impl: ``'sdpa'`` (``F.scaled_dot_product_attention``) or
+            ``'eager'`` (explicit softmax; the reference).
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int, qkv_bias: bool = True,
+                 attn_drop: float = 0., proj_drop: float = 0.,
+                 attn_impl: str = 'sdpa') -> None:
+        super().__init__()
+        if embed_dims % num_heads:
+            raise ValueError(f'embed_dims ({embed_dims}) must be divisible '
+                             f'by num_heads ({num_heads})')
+        check_attn_impl(attn_impl)
+        self.num_heads = num_heads
+        self.head_dims = embed_dims // num_heads
+        self.scale = self.head_dims**-0.5
+        self.attn_impl = attn_impl
+        self.attn_drop = attn_drop
+        self.qkv = nn.Linear(embed_dims, embed_dims * 3, bias=False)
+        if qkv_bias:
+            self.q_bias = nn.Parameter(torch.zeros(embed_dims))
+            self.v_bias = nn.Parameter(torch.zeros(embed_dims))
+        else:
+            self.q_bias = self.v_bias = None
+        self.proj = nn.Linear(embed_dims, embed_dims)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, N, C)`` -> ``(B, N, C)``."""
+        b, n, c = x.shape
+        bias = None
+        if self.q_bias is not None:
+            bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias),
+                              self.v_bias))
+        qkv = F.linear(x, self.qkv.weight, bias)
+        q, k, v = qkv.reshape(b, n, 3, self.num_heads,
+                              self.head_dims).permute(2, 0, 3, 1, 4)
+        drop = self.attn_drop if self.training else 0.
+        if self.attn_impl == 'sdpa':
+            x = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
+        else:
+            attn = (q * self.scale) @ k.transpose(-2, -1)
+            attn = F.dropout(attn.softmax(dim=-1), p=drop)
+            x = attn @ v
+        x = x.transpose(1, 2).reshape(b, n, c)
+        return self.proj_drop(self.proj(x))
+
+
+class Mlp(nn.Module):
+    """``fc1`` -> GELU -> dropout -> ``fc2`` -> dropout."""
+
+    def __init__(self, in_dims: int, hidden_dims: int,
+                 drop: float = 0.) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(in_dims, hidden_dims)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden_dims, in_dims)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block with optional layer scale.
+
+    ``x + drop_path(gamma_1 * attn(norm1(x)))``, then the same with the MLP.
+    ``gamma_1`` / ``gamma_2`` exist only when ``layer_scale_init_value > 0``.
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int,
+                 mlp_ratio: float = 4., qkv_bias: bool = True,
+                 drop_rate: float = 0., attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 layer_scale_init_value: float = 0., norm_eps: float = 1e-6,
+                 attn_impl: str = 'sdpa') -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.attn = Attention(embed_dims, num_heads, qkv_bias=qkv_bias,
+                              attn_drop=attn_drop_rate, proj_drop=drop_rate,
+                              attn_impl=attn_impl)
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 \
+            else nn.Identity()
+        self.norm2 = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.mlp = Mlp(embed_dims, int(embed_dims * mlp_ratio), drop=drop_rate)
+        self.gamma_1: Optional[nn.Parameter] = None
+        self.gamma_2: Optional[nn.Parameter] = None
+        if layer_scale_init_value > 0:
+            self.gamma_1 = nn.Parameter(
+                torch.full((embed_dims, ), float(layer_scale_init_value)))
+            self.gamma_2 = nn.Parameter(
+                torch.full((embed_dims, ), float(layer_scale_init_value)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, N, C)`` -> ``(B, N, C)``."""
+        y = self.attn(self.norm1(x))
+        if self.gamma_1 is not None:
+            y = self.gamma_1 * y
+        x = x + self.drop_path(y)
+        y = self.mlp(self.norm2(x))
+        if self.gamma_2 is not None:
+            y = self.gamma_2 * y
+        return x + self.drop_path(y)
+
+
+def init_transformer_weights(module: nn.Module) -> None:
+    """trunc_normal(0.02) Linear weights, zero biases, LayerNorm 1/0.
+
+    Use with ``model.apply``.
+    """
+    if isinstance(module, nn.Linear):
+        nn.init.trunc_normal_(module.weight, std=.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+__all__ = ['Attention', 'Mlp', 'Block', 'init_transformer_weights',
+           'check_attn_impl', 'ATTN_IMPLS']

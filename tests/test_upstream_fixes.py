@@ -1,0 +1,179 @@
+"""Each stack fix in mmvmae/utils/upstream_fixes.py, shown to be needed.
+
+Every test exercises the upstream code path that breaks without its fix.
+Import-order-sensitive checks run in a fresh interpreter.
+"""
+import importlib.util
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+
+from mmvmae.utils import upstream_fixes
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_mmaction_models_import_after_mmvmae():
+    # Fails without fix_missing_drn (mmaction2 issue 2714), without
+    # fix_importlib_metadata (undeclared backport) and, with transformers
+    # installed, without fix_multimodal_import (VindLU needs timm).
+    result = run_python('import mmvmae, mmaction.models; '
+                        'from mmaction.registry import MODELS; '
+                        'print(MODELS.get("Recognizer3D").__name__)')
+    assert result.returncode == 0, result.stderr
+    assert 'Recognizer3D' in result.stdout
+
+
+def test_drn_placeholder_says_why():
+    import mmaction.models.localizers as localizers
+    with pytest.raises(ImportError, match='2714'):
+        localizers.DRN()
+
+
+@pytest.mark.skipif(importlib.util.find_spec('importlib_metadata') is not None,
+                    reason='the importlib_metadata backport is installed')
+def test_importlib_metadata_alias():
+    result = run_python('import mmvmae, mmaction.utils.dependency as d; '
+                        'print(d.satisfy_requirement("numpy"))')
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec('transformers') is None,
+                    reason='transformers is not installed')
+def test_multimodal_placeholders_with_transformers_installed():
+    from mmaction.registry import MODELS
+    vindlu = MODELS.get('VindLUVQA')
+    assert vindlu is not None
+    with pytest.raises(ImportError):
+        vindlu()
+
+
+def test_mmengine_package_lookups_without_pkg_resources(tmp_path):
+    from mmengine.config import Config
+    from mmengine.utils import get_installed_path, is_installed
+
+    assert is_installed('mmaction2')
+    assert not is_installed('surely-not-a-package-mmvmae')
+    path = get_installed_path('mmaction2')
+    assert path.endswith('mmaction')
+    # ``mmaction::`` base-config paths go through the same look-ups
+    config = tmp_path / 'child.py'
+    config.write_text("_base_ = ['mmaction::_base_/default_runtime.py']\n")
+    cfg = Config.fromfile(str(config))
+    assert cfg.default_scope == 'mmaction'
+
+
+def test_numpy2_names_used_by_mmaction():
+    from mmaction.evaluation.functional.ava_evaluation import metrics
+
+    # a class without ground truth: mmaction returns np.NAN
+    assert np.isnan(metrics.compute_average_precision(None, None))
+    assert np.Inf == np.inf
+    assert np.in1d(np.array([1, 2]), np.array([2])).tolist() == [False, True]
+    assert np.trapz(np.array([1.0, 1.0]), np.array([0.0, 2.0])) == 2.0
+
+
+class _ToyModel(BaseModel):
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1)
+
+    def forward(self, inputs, labels=None, mode='tensor'):
+        out = self.linear(inputs)
+        if mode == 'loss':
+            return dict(loss=((out.squeeze(1) - labels)**2).mean())
+        return out
+
+
+class _ToyDataset(torch.utils.data.Dataset):
+    metainfo = None
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, idx):
+        x = torch.full((2, ), float(idx))
+        return dict(inputs=x, labels=x.sum())
+
+
+def _toy_runner(work_dir, max_epochs, **kwargs):
+    return Runner(
+        model=_ToyModel(),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=_ToyDataset(), sampler=dict(type='DefaultSampler',
+                                                shuffle=True),
+            batch_size=4, collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
+                                           interval=1)),
+        randomness=dict(seed=3),
+        default_scope='mmengine',
+        **kwargs)
+
+
+def test_resume_and_load_from_stay_weights_only(tmp_path):
+    # torch >= 2.6 loads with weights_only=True; a full mmengine checkpoint
+    # (HistoryBuffer, numpy arrays and scalars) needs the allowlist.
+    _toy_runner(tmp_path, 2).train()
+    ckpt = tmp_path / 'epoch_2.pth'
+    assert ckpt.is_file()
+    allowlist = torch.serialization.get_safe_globals()
+    torch.serialization.clear_safe_globals()
+    try:
+        # without the allowlist, torch's weights-only loader rejects it
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(ckpt, weights_only=True)
+    finally:
+        torch.serialization.add_safe_globals(allowlist)
+    torch.load(ckpt)  # default weights_only=True, with the allowlist
+    resumed = _toy_runner(tmp_path, 3, resume=True)
+    resumed.train()
+    assert resumed.epoch == 3
+    assert (tmp_path / 'epoch_3.pth').is_file()
+    loaded = _toy_runner(tmp_path / 'load', 1, load_from=str(ckpt))
+    loaded.train()
+
+
+def test_checkpoint_running_code_is_refused(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ('this ran from a checkpoint',))
+
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'payload': Evil()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='weights_only'):
+        torch.load(path)
+
+
+def test_restricted_getattr_refuses_other_lookups(tmp_path):
+    # the allowlist answers getattr only for HistoryBuffer statistics
+    from mmengine.logging import HistoryBuffer
+
+    class Sneaky:
+        def __reduce__(self):
+            # a first step towards __init__.__globals__ and from there os
+            return (getattr, (HistoryBuffer, '__init__'))
+
+    path = tmp_path / 'sneaky.pth'
+    torch.save({'payload': Sneaky()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='refused getattr'):
+        torch.load(path)
+
+
+def test_fixes_are_idempotent():
+    upstream_fixes._APPLIED = False
+    upstream_fixes.apply_upstream_fixes()
+    upstream_fixes.apply_upstream_fixes()
+    assert upstream_fixes._APPLIED

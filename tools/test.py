@@ -1,0 +1,58 @@
+"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--dump X.pkl]``."""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+
+import mmvmae
+from mmvmae.engine.runner_setup import build_runner, merge_common_args
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test an mmvmae model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where to save logs and metrics '
+                        '(default: ./work_dirs/<config name>)')
+    parser.add_argument('--dump', type=str,
+                        help='dump the predictions to this .pkl file: a list '
+                        'with one dict per test sample')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'error: no checkpoint file at {args.checkpoint}')
+    if args.dump is not None and not args.dump.endswith(('.pkl', '.pickle')):
+        raise SystemExit('error: --dump must end with .pkl or .pickle, got '
+                         f'{args.dump}')
+    mmvmae.register_all_modules()
+    cfg = Config.fromfile(args.config)
+    cfg = merge_common_args(cfg, args)
+    cfg.load_from = args.checkpoint
+    if args.dump is not None:
+        dump_metric = dict(type='DumpResults', out_file_path=args.dump)
+        evaluator = cfg.test_evaluator
+        if isinstance(evaluator, (list, tuple)):
+            cfg.test_evaluator = [*evaluator, dump_metric]
+        else:
+            cfg.test_evaluator = [evaluator, dump_metric]
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    runner = build_runner(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
