@@ -11,6 +11,8 @@ import argparse
 import pprint
 import sys
 
+from mmengine.config import Config
+
 from mmvmae.convert import ConversionError, convert_checkpoint
 from mmvmae.convert.converter import SOURCE_FORMATS
 
@@ -64,8 +66,7 @@ def main(argv=None) -> int:
     print('architecture:', pprint.pformat(
         {k: v for k, v in arch.items() if k != 'id2label'}, sort_dicts=False))
     print('mmvmae model config:')
-    print('model = ' + pprint.pformat(ckpt['meta']['config'],
-                                      sort_dicts=False))
+    print(Config(dict(model=ckpt['meta']['config'])).pretty_text)
     print(f'wrote {args.dst} ({args.dst_format})')
     return 0
 

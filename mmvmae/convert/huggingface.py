@@ -97,15 +97,15 @@ def hf_to_mmvmae(state: Dict[str, torch.Tensor], report: ConversionReport,
 def _place_attention(prefix: str, parts: Dict, out: Dict,
                      report: ConversionReport) -> None:
     """Merge query/key/value into ``qkv`` and place the q/v biases."""
-    names = {k: v for k, v in parts.items()}
+    names = dict(parts)
     for role in ('query', 'key', 'value'):
         if f'{role}.weight' not in names:
             raise ConversionError(f'{prefix}: the attention has no '
                                   f'{role}.weight')
+    src = names['query.weight'][0].replace('query.', '{query,key,value}.')
     out[prefix + 'attn.qkv.weight'] = merge_qkv(
         [names.pop(f'{r}.weight')[1] for r in ('query', 'key', 'value')])
-    report.map(prefix.replace('backbone', 'layer').replace('neck', 'decoder')
-               + '{query,key,value}.weight', prefix + 'attn.qkv.weight')
+    report.map(src, prefix + 'attn.qkv.weight')
     for short, role in (('q_bias', 'query'), ('v_bias', 'value')):
         old, new = names.pop(short, None), names.pop(f'{role}.bias', None)
         if old is not None and new is not None:

@@ -4,6 +4,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
+from mmvmae.models.utils.position_embedding import sinusoid_position_table
+
 from .report import ConversionError, ConversionReport
 
 # (source regex, mmvmae template or None to drop, reason when dropped)
@@ -47,18 +49,6 @@ def rename_keys(state: Dict[str, torch.Tensor], rules: Sequence[Rule],
     return renamed, leftover
 
 
-def sinusoid_table(num_tokens: int, dim: int) -> torch.Tensor:
-    """The fixed 1-D sinusoid table of VIDEOMAE.md, ``(num_tokens, dim)``."""
-    pos = torch.arange(num_tokens, dtype=torch.float64)[:, None]
-    j = torch.arange(dim, dtype=torch.float64)
-    angle = pos / torch.pow(10000.0, 2 * torch.div(j, 2, rounding_mode='floor')
-                            / dim)
-    table = torch.empty_like(angle)
-    table[:, 0::2] = torch.sin(angle[:, 0::2])
-    table[:, 1::2] = torch.cos(angle[:, 1::2])
-    return table.float()
-
-
 def check_fixed_pos_embed(key: str, value: torch.Tensor,
                           report: ConversionReport) -> None:
     """Drop a stored position table if it is the fixed sinusoid, else fail.
@@ -67,7 +57,7 @@ def check_fixed_pos_embed(key: str, value: torch.Tensor,
     no information; a learned table would, and mmvmae has no place for it.
     """
     table = value.detach().float().reshape(-1, value.shape[-1])
-    expected = sinusoid_table(*table.shape)
+    expected = sinusoid_position_table(*table.shape)[0]
     if not torch.allclose(table, expected, atol=1e-4, rtol=0):
         err = (table - expected).abs().max().item()
         raise ConversionError(

@@ -92,9 +92,8 @@ def paste(frame: np.ndarray, texture: np.ndarray, mask: np.ndarray, x0: int,
     x2, y2 = min(x0 + size_x, width), min(y0 + size_y, height)
     if x1 >= x2 or y1 >= y2:
         return
-    region = frame[y1:y2, x1:x2]
-    sprite_mask = mask[y1 - y0:y2 - y0, x1 - x0:x2 - x0]
-    region[sprite_mask] = texture[y1 - y0:y2 - y0, x1 - x0:x2 - x0][sprite_mask]
+    inside = (slice(y1 - y0, y2 - y0), slice(x1 - x0, x2 - x0))
+    frame[y1:y2, x1:x2][mask[inside]] = texture[inside][mask[inside]]
 
 
 def render_clip(background: np.ndarray,

@@ -97,6 +97,7 @@ class RepeatedSamplingDataset:
         return copies
 
     def __getitem__(self, idx: int) -> List[dict]:
+        self.dataset.full_init()  # no-op once done
         for _ in range(self.max_refetch + 1):
             data = self.prepare_data(idx)
             if data is not None:

@@ -29,21 +29,21 @@ class VideoListDataset(VideoDataset):
             raise FileNotFoundError(
                 f'{type(self).__name__}: ann_file {self.ann_file} not found')
         data_list = []
-        labelled_lines = []
+        labelled = None  # whether the first line has a label
         for number, line in enumerate(list_from_file(self.ann_file), 1):
             if not line.strip():
                 continue
             where = f'{self.ann_file}, line {number} ({line.strip()!r})'
             fields = line.split() if self.delimiter == ' ' else [
                 field.strip() for field in line.strip().split(self.delimiter)]
-            labels = [self._parse_label(field, where) for field in fields[1:]]
-            if len(labels) > 1 and not self.multi_class:
+            if len(fields) > 2 and not self.multi_class:
                 raise ValueError(
                     f'{where}: expected "path" or "path label" (paths may '
                     f'not contain the delimiter {self.delimiter!r}; '
                     'several labels need multi_class=True)')
-            labelled_lines.append(bool(labels))
-            if labelled_lines[0] != labelled_lines[-1]:
+            labels = [self._parse_label(field, where) for field in fields[1:]]
+            labelled = bool(labels) if labelled is None else labelled
+            if labelled != bool(labels):
                 raise ValueError(
                     f'{where}: the file mixes labelled and unlabeled lines')
             if not labels:

@@ -186,7 +186,11 @@ def _history_buffer_method(owner, name: str):
     import pickle
 
     from mmengine.logging import HistoryBuffer
-    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # the four built-in statistics (registered lazily, on the first
+    # HistoryBuffer) and any registered with ``register_statistics``
+    allowed = {'min', 'max', 'current', 'mean',
+               *HistoryBuffer._statistics_methods}
+    if owner is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'refused getattr({owner!r}, {name!r}) while loading a checkpoint: '

@@ -133,6 +133,10 @@ def test_grid_errors():
         build('TubeMasking', input_size=(16, 224, 224))(clip(8, 64, 64))
     with pytest.raises(ValueError, match='input_size'):
         build('TubeMasking', input_size=(16, 224))
+    formatted = TRANSFORMS.build(
+        dict(type='FormatShape', input_format='NCTHW'))(clip(4, 32, 32))
+    with pytest.raises(ValueError, match='before FormatShape'):
+        build('TubeMasking')(formatted)
 
 
 def test_explicit_input_size():

@@ -1,6 +1,5 @@
 import pytest
 import torch
-from transformers import VideoMAEConfig, VideoMAEModel
 
 from mmvmae.models.backbones.videomae_vit import ARCH_SETTINGS, VideoMAEViT
 from mmvmae.models.utils import interpolate_position_table
@@ -80,14 +79,15 @@ def test_state_dict_names():
 
 @pytest.mark.parametrize('use_mask', [False, True])
 def test_matches_transformers(use_mask):
+    transformers = pytest.importorskip('transformers')
     model = tiny()
     randomise(model)
-    config = VideoMAEConfig(
+    config = transformers.VideoMAEConfig(
         image_size=32, patch_size=8, num_frames=4, tubelet_size=2,
         hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
         intermediate_size=128, qkv_bias=True, use_mean_pooling=False,
         layer_norm_eps=1e-6, attn_implementation='eager')
-    hf = VideoMAEModel(config).eval()
+    hf = transformers.VideoMAEModel(config).eval()
     missing = hf.load_state_dict(encoder_to_hf(model.state_dict(), 2),
                                  strict=False)
     assert not missing.unexpected_keys
@@ -155,13 +155,13 @@ def test_interpolated_position_table():
     # same weights with a table built for the input grid, then overwritten
     native = tiny(num_frames=8, img_size=48)
     native.load_state_dict(model.state_dict())
-    native.pos_embed.copy_(expected)
     video = torch.randn(1, 3, 8, 48, 48)
     with torch.no_grad():
         out = model(video)
+        # a table built directly for the grid is a different one
+        assert not torch.allclose(out, native(video), atol=1e-3)
+        native.pos_embed.copy_(expected)
         torch.testing.assert_close(out, native(video))
-        assert not torch.allclose(out, tiny(num_frames=8, img_size=48)
-                                  .requires_grad_(False).eval()(video))
 
 
 def test_unequal_visible_counts_rejected():

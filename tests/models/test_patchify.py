@@ -37,7 +37,7 @@ def test_round_trip():
 
 def test_patch_embed_is_linear_on_patches():
     embed = PatchEmbed3d(3, 16, patch_size=4, tubelet_size=2)
-    embed.init_weights()
+    embed.reset_parameters()
     video = torch.randn(2, 3, 4, 8, 8)
     tokens, grid = embed(video)
     assert grid == (2, 2, 2) and tokens.shape == (2, 8, 16)

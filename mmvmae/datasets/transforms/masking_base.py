@@ -77,6 +77,9 @@ class BaseMasking(BaseTransform):
 
     def _clip_size(self, results: Dict) -> Optional[Tuple[int, int, int]]:
         """``(T, H, W)`` of the clip in ``results``, or None if unknown."""
+        if 'input_shape' in results:  # set by FormatShape
+            raise ValueError(f'{type(self).__name__} must come before '
+                             'FormatShape in the pipeline')
         imgs = results.get('imgs')
         if imgs is not None and len(imgs) > 0:
             height, width = np.asarray(imgs[0]).shape[:2]

@@ -1,0 +1,1 @@
+from .ava_frame_map import AVAFrameMAP  # noqa: F401

@@ -1,4 +1,4 @@
-"""VideoMAE ViT encoder: tubelet tokens, fixed sinusoid positions, no cls token."""
+"""VideoMAE ViT encoder: tubelet tokens, fixed sinusoid table, no cls token."""
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -137,7 +137,7 @@ class VideoMAEViT(BaseModule):
         else:
             self.norm = nn.LayerNorm(self.embed_dims, eps=norm_eps)
         self.apply(init_transformer_weights)
-        self.patch_embed.init_weights()
+        self.patch_embed.reset_parameters()
 
     @staticmethod
     def _check_config(out_type, attn_impl, *rates) -> None:

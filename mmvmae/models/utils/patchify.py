@@ -11,8 +11,9 @@ def _check_divisible(video: Tensor, patch: int, tubelet: int) -> None:
                          f'{tuple(video.shape)}')
     _, _, t, h, w = video.shape
     if t % tubelet or h % patch or w % patch:
-        raise ValueError(f'video (T, H, W) = {(t, h, w)} must be divisible by '
-                         f'(tubelet, patch, patch) = {(tubelet, patch, patch)}')
+        raise ValueError(f'video (T, H, W) = {(t, h, w)} must be divisible '
+                         f'by (tubelet, patch, patch) = '
+                         f'{(tubelet, patch, patch)}')
 
 
 def patchify(video: Tensor, patch: int, tubelet: int) -> Tensor:
@@ -73,8 +74,9 @@ class PatchEmbed3d(nn.Module):
         grid = tuple(x.shape[2:])
         return x.flatten(2).transpose(1, 2), grid
 
-    def init_weights(self) -> None:
-        """Initialise like a Linear on the flattened kernel."""
+    def reset_parameters(self) -> None:
+        """Initialise like a Linear on the flattened kernel (not named
+        ``init_weights``: mmengine would re-run it over loaded weights)."""
         w = self.proj.weight
         nn.init.xavier_uniform_(w.view(w.shape[0], -1))
         if self.proj.bias is not None:

@@ -1,4 +1,4 @@
-"""The VideoMAE transformer block: attention with q/v biases, MLP, layer scale."""
+"""VideoMAE transformer block: attention with q/v biases, MLP, layer scale."""
 from typing import Optional
 
 import torch

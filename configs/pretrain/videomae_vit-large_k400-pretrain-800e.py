@@ -1,0 +1,16 @@
+# VideoMAE ViT-Large pretraining on Kinetics-400 (16x4 clips), tube masking 0.9,
+# 800 epochs (40 warm-up), total batch 2048 (64 GPUs x 32), lr 1.5e-4 per 256
+# clips scaled by auto_scale_lr.
+_base_ = [
+    '../_base_/models/videomae_vit-base_pretrain.py',
+    '../_base_/datasets/k400_pretrain.py',
+    '../_base_/schedules/pretrain_adamw_cosine_800e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    backbone=dict(arch='large'),
+    neck=dict(in_channels=1024, embed_dims=512, depth=12, num_heads=8))
+
+# 800 epochs, 40 warm-up: the schedule base as it is.
+default_hooks = dict(checkpoint=dict(interval=20, max_keep_ckpts=3))

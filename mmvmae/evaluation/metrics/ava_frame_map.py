@@ -1,0 +1,83 @@
+"""Frame mAP@0.5 on AVA through mmaction2's evaluation, plus a CSV export.
+"""
+import os
+import os.path as osp
+import tempfile
+from typing import List, Optional
+
+from mmaction.evaluation import AVAMetric, ava_eval
+from mmaction.evaluation.functional.ava_utils import det2csv
+from mmengine.logging import print_log
+
+from mmvmae.registry import METRICS
+
+
+def write_ava_csv(results: List[dict], out_file: str,
+                  custom_classes: Optional[List[int]] = None) -> int:
+    """Write detections in the official AVA result format.
+
+    One row per (box, action): ``video_id, timestamp, x1, y1, x2, y2,
+    action_id, score`` with normalised boxes and the 4-digit timestamp of
+    the annotation files.
+
+    Args:
+        results: ``AVAMetric.results`` items (``video_id``, ``timestamp``,
+            ``outputs``: per-class ``(n, 5)`` arrays).
+        custom_classes: ``[0] + ids`` when the model predicts a subset.
+
+    Returns:
+        number of rows written.
+    """
+    rows = det2csv(results, custom_classes)
+    dirname = osp.dirname(osp.abspath(out_file))
+    os.makedirs(dirname, exist_ok=True)
+    with open(out_file, 'w') as f:
+        for video_id, timestamp, x1, y1, x2, y2, action, score in rows:
+            f.write(f'{video_id},{int(timestamp):04d},{x1:.3f},{y1:.3f},'
+                    f'{x2:.3f},{y2:.3f},{action},{score:.6f}\n')
+    return len(rows)
+
+
+@METRICS.register_module()
+class AVAFrameMAP(AVAMetric):
+    """mmaction2's ``AVAMetric`` with a private temporary result file and an
+    optional copy of the detections as an official AVA CSV.
+
+    ``AVAMetric`` writes ``AVA_<time>_result.csv`` into the working folder,
+    which two evaluations finishing in the same second overwrite; here it
+    lives in a temporary folder. Keys: ``mAP/overall`` (frame mAP@0.5) and
+    the three AVA action groups.
+
+    Args:
+        out_csv: if set, where to write the detections (official format).
+        **kwargs: arguments of ``AVAMetric`` (``ann_file``, ``exclude_file``,
+            ``label_file``, ``action_thr``, ``num_classes``,
+            ``custom_classes``).
+    """
+
+    def __init__(self, *args, out_csv: Optional[str] = None,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ('ann_file', 'label_file'):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f'AVAFrameMAP: {name} must be a path')
+        self.out_csv = out_csv
+
+    def compute_metrics(self, results: list) -> dict:
+        with tempfile.TemporaryDirectory(prefix='ava-eval-') as tmp:
+            result_file = osp.join(tmp, 'result.csv')
+            write_ava_csv(results, result_file, self.custom_classes)
+            if self.out_csv:
+                rows = write_ava_csv(results, self.out_csv,
+                                     self.custom_classes)
+                print_log(f'wrote {rows} AVA detections to {self.out_csv}',
+                          logger='current')
+            metrics = ava_eval(
+                result_file,
+                self.options[0],
+                self.label_file,
+                self.ann_file,
+                self.exclude_file,
+                ignore_empty_frames=True,
+                custom_classes=self.custom_classes)
+        return {key: float(value) for key, value in metrics.items()}

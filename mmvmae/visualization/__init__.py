@@ -1,0 +1,1 @@
+import mmaction.visualization  # noqa: F401  (mmaction2 parts this scope builds on)

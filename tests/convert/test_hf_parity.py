@@ -1,0 +1,167 @@
+"""HF transformers VideoMAE -> mmvmae gives the same numbers, and back."""
+import numpy as np
+import pytest
+import torch
+from convert_helpers import random_mask, randomize_
+
+from mmvmae.convert import (ConversionError, build_model, convert_to_mmvmae,
+                            export_hf, ConversionReport)
+
+TINY = dict(image_size=32, num_frames=4, tubelet_size=2, hidden_size=32,
+            num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+            qv_bias=True, decoder_hidden_size=32, decoder_num_hidden_layers=2,
+            decoder_num_attention_heads=4, decoder_intermediate_size=96)
+
+
+def tiny_hf(hf, cls_name: str, seed: int = 0, **overrides):
+    config = hf.VideoMAEConfig(**dict(TINY, **overrides))
+    return randomize_(getattr(hf, cls_name)(config), seed).eval()
+
+
+def save_hf(model, path, layout: str):
+    """``q_bias``: save_pretrained files; ``query.bias``: a plain
+    ``torch.save(model.state_dict())`` under transformers 5.x."""
+    if layout == 'q_bias':
+        model.save_pretrained(path)
+    else:
+        model.config.save_pretrained(path)
+        torch.save(model.state_dict(), path / 'pytorch_model.bin')
+    keys = _saved_keys(path)
+    assert any(k.endswith('attention.attention.' + (
+        'q_bias' if layout == 'q_bias' else 'query.bias')) for k in keys)
+    return path
+
+
+def _saved_keys(path):
+    from mmvmae.convert import load_source
+    return set(load_source(str(path))[0])
+
+
+def video(seed: int = 1, batch: int = 2, frames: int = 4, size: int = 32):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, 3, frames, size, size, generator=gen)
+
+
+@pytest.mark.parametrize('layout', ['q_bias', 'query.bias'])
+@pytest.mark.parametrize('patch,eps,attn', [(16, 1e-6, 'eager'),
+                                            (8, 1e-12, 'sdpa')])
+def test_classification_logits_match(hf, tmp_path, layout, patch, eps, attn):
+    ref = tiny_hf(hf, 'VideoMAEForVideoClassification', num_labels=5,
+                  use_mean_pooling=True, patch_size=patch,
+                  layer_norm_eps=eps, attn_implementation=attn)
+    ckpt, report = convert_to_mmvmae(str(save_hf(ref, tmp_path, layout)))
+    arch = ckpt['meta']['arch']
+    assert (arch['patch_size'], arch['num_classes'], arch['norm_eps'],
+            arch['fc_norm_eps']) == (patch, 5, eps, 1e-5)
+    model = build_model(arch)
+    model.load_state_dict(ckpt['state_dict'], strict=True)
+    x = video()
+    with torch.no_grad():
+        expected = ref(pixel_values=x.transpose(1, 2)).logits
+        logits = model.cls_head(model.backbone(x))
+    torch.testing.assert_close(logits, expected, atol=1e-4, rtol=0)
+    assert 'Hugging Face' in report.source_format
+
+
+def _data_samples(mask: torch.Tensor):
+    from mmaction.structures import ActionDataSample
+    samples = []
+    for row in mask:
+        sample = ActionDataSample()
+        sample.mask = row.numpy()
+        samples.append(sample)
+    return samples
+
+
+@pytest.mark.parametrize('layout', ['q_bias', 'query.bias'])
+@pytest.mark.parametrize('patch,norm_pix', [(16, True), (8, False)])
+def test_pretraining_loss_and_predictions_match(hf, tmp_path, layout, patch,
+                                                norm_pix):
+    ref = tiny_hf(hf, 'VideoMAEForPreTraining', use_mean_pooling=False,
+                  patch_size=patch, norm_pix_loss=norm_pix,
+                  layer_norm_eps=1e-6)
+    ckpt, _ = convert_to_mmvmae(str(save_hf(ref, tmp_path, layout)))
+    model = build_model(ckpt['meta']['arch'])
+    model.load_state_dict(ckpt['state_dict'], strict=True)
+    x = video(seed=2)
+    n = 2 * (32 // patch)**2
+    mask = random_mask(2, n, n * 3 // 4, seed=3)
+    with torch.no_grad():
+        out = ref(pixel_values=x.transpose(1, 2), bool_masked_pos=mask)
+        pred = model(x, _data_samples(mask), mode='tensor')
+        loss = model(x, _data_samples(mask), mode='loss')['loss']
+    torch.testing.assert_close(pred, out.logits, atol=1e-4, rtol=0)
+    torch.testing.assert_close(loss, out.loss, atol=1e-4, rtol=1e-5)
+
+
+def _hf_load(hf, cls_name, path):
+    model, info = getattr(hf, cls_name).from_pretrained(
+        str(path), output_loading_info=True)
+    assert not info['missing_keys'] and not info['unexpected_keys'], info
+    return model.eval()
+
+
+@pytest.mark.parametrize('cls_name,extra', [
+    ('VideoMAEForVideoClassification', dict(num_labels=3,
+                                            use_mean_pooling=True)),
+    ('VideoMAEForPreTraining', dict(use_mean_pooling=False)),
+])
+def test_round_trip_is_exact(hf, tmp_path, cls_name, extra):
+    ref = tiny_hf(hf, cls_name, seed=4, layer_norm_eps=1e-6, **extra)
+    ckpt, _ = convert_to_mmvmae(str(save_hf(ref, tmp_path / 'a', 'q_bias')))
+    export_hf(ckpt['state_dict'], ckpt['meta']['arch'], str(tmp_path / 'b'),
+              ConversionReport())
+    back = _hf_load(hf, cls_name, tmp_path / 'b')
+    for key, value in ref.state_dict().items():
+        assert torch.equal(back.state_dict()[key], value), key
+    again, _ = convert_to_mmvmae(str(tmp_path / 'b'))
+    assert again['state_dict'].keys() == ckpt['state_dict'].keys()
+    for key, value in ckpt['state_dict'].items():
+        assert torch.equal(again['state_dict'][key], value), key
+    assert again['meta']['arch'] == ckpt['meta']['arch']
+
+
+def test_export_of_converted_original_loads_in_hf(hf, tmp_path):
+    """An mmvmae model (eps 1e-6 everywhere) exported to HF gives the same
+    logits; only HF's fixed fc_norm eps (1e-5) differs."""
+    ref = tiny_hf(hf, 'VideoMAEForVideoClassification', seed=5, num_labels=4,
+                  use_mean_pooling=True, layer_norm_eps=1e-6)
+    ckpt, _ = convert_to_mmvmae(str(save_hf(ref, tmp_path / 'a', 'q_bias')),
+                                layer_norm_eps=1e-6)
+    report = ConversionReport()
+    export_hf(ckpt['state_dict'], ckpt['meta']['arch'], str(tmp_path / 'b'),
+              report)
+    assert any('fc_norm' in note for note in report.notes)
+    back = _hf_load(hf, 'VideoMAEForVideoClassification', tmp_path / 'b')
+    model = build_model(ckpt['meta']['arch'])
+    model.load_state_dict(ckpt['state_dict'])
+    x = video(seed=6)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            back(pixel_values=x.transpose(1, 2)).logits,
+            model.cls_head(model.backbone(x)), atol=1e-3, rtol=0)
+
+
+def test_zeroed_biases_are_refused(hf, tmp_path):
+    ref = tiny_hf(hf, 'VideoMAEForVideoClassification', num_labels=2)
+    for layer in ref.videomae.encoder.layer:
+        torch.nn.init.zeros_(layer.attention.attention.query.bias)
+        torch.nn.init.zeros_(layer.attention.attention.value.bias)
+    ref.save_pretrained(tmp_path)
+    with pytest.raises(ConversionError, match='exactly zero'):
+        convert_to_mmvmae(str(tmp_path))
+    ckpt, _ = convert_to_mmvmae(str(tmp_path), allow_zero_qv_bias=True)
+    assert not np.any([v.abs().sum().item() for k, v in
+                       ckpt['state_dict'].items() if k.endswith('q_bias')])
+
+
+def test_missing_biases_are_refused(hf, tmp_path):
+    """config.json says qv_bias but the weights lack them (a bias layout
+    the loader did not know): an error, not a model without biases."""
+    ref = tiny_hf(hf, 'VideoMAEForVideoClassification', num_labels=2)
+    ref.config.save_pretrained(tmp_path)
+    state = {k: v for k, v in ref.state_dict().items()
+             if not k.endswith(('query.bias', 'value.bias'))}
+    torch.save(state, tmp_path / 'pytorch_model.bin')
+    with pytest.raises(ConversionError, match='qv_bias'):
+        convert_to_mmvmae(str(tmp_path))

@@ -1,0 +1,81 @@
+"""mmaction2 ``vit_mae.VisionTransformer`` recognizers -> mmvmae: same features.
+
+mmaction2's ``vit_mae`` takes ``DropPath`` from ``mmcv.cnn.bricks`` (not
+timm) in 1.2.0, so it imports here once ``mmvmae`` has applied its fixes.
+"""
+import pytest
+import torch
+from convert_helpers import randomize_
+
+import mmvmae  # noqa: F401  (before mmaction.models: see STACK.md)
+from mmvmae.convert import ConversionError, build_model, convert_to_mmvmae
+
+TINY = dict(img_size=32, patch_size=16, embed_dims=32, depth=2, num_heads=2,
+            num_frames=4, tubelet_size=2)
+
+
+def mmaction_vit(**kwargs):
+    from mmaction.models.backbones.vit_mae import VisionTransformer
+    return randomize_(VisionTransformer(**dict(TINY, **kwargs))).eval()
+
+
+def save_recognizer(backbone, path, num_classes: int = 5):
+    """An mmengine-style checkpoint of a Recognizer3D with a cls_head."""
+    state = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
+    head = randomize_(torch.nn.Linear(TINY['embed_dims'], num_classes), 1)
+    state.update({f'cls_head.fc_cls.{k}': v
+                  for k, v in head.state_dict().items()})
+    torch.save(dict(meta=dict(epoch=3), state_dict=state), path)
+    return head
+
+
+def test_mean_pooled_features_and_logits_match(tmp_path):
+    ref = mmaction_vit(use_mean_pooling=True)
+    head = save_recognizer(ref, tmp_path / 'mma.pth')
+    ckpt, report = convert_to_mmvmae(str(tmp_path / 'mma.pth'),
+                                     src_format='mmaction2', num_heads=2,
+                                     img_size=32, num_frames=4)
+    dropped = dict(report.dropped)
+    assert 'verified' in dropped['backbone.pos_embed']
+    model = build_model(ckpt['meta']['arch'])
+    model.load_state_dict(ckpt['state_dict'], strict=True)
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        expected = ref(x)
+        features = model.backbone(x)
+        torch.testing.assert_close(features, expected, atol=1e-5, rtol=0)
+        torch.testing.assert_close(model.cls_head(features), head(expected),
+                                   atol=1e-5, rtol=0)
+
+
+def test_token_features_match_without_mean_pooling(tmp_path):
+    ref = mmaction_vit(use_mean_pooling=False, return_feat_map=True)
+    save_recognizer(ref, tmp_path / 'mma.pth')
+    ckpt, _ = convert_to_mmvmae(str(tmp_path / 'mma.pth'), num_heads=2,
+                                img_size=32, num_frames=4)
+    arch = dict(ckpt['meta']['arch'], out_type='featmap')
+    model = build_model(arch)
+    model.load_state_dict(ckpt['state_dict'], strict=True)
+    x = torch.randn(1, 3, 4, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model.backbone(x), ref(x), atol=1e-5,
+                                   rtol=0)
+
+
+def test_learned_position_table_is_refused(tmp_path):
+    ref = mmaction_vit()
+    with torch.no_grad():
+        ref.pos_embed.add_(0.01)
+    save_recognizer(ref, tmp_path / 'mma.pth')
+    with pytest.raises(ConversionError, match='not the fixed sinusoid'):
+        convert_to_mmvmae(str(tmp_path / 'mma.pth'), num_heads=2)
+
+
+def test_unknown_key_is_refused(tmp_path):
+    ref = mmaction_vit()
+    save_recognizer(ref, tmp_path / 'mma.pth')
+    ckpt = torch.load(tmp_path / 'mma.pth', weights_only=True)
+    ckpt['state_dict']['roi_head.bbox_head.fc_cls.weight'] = torch.ones(3, 3)
+    torch.save(ckpt, tmp_path / 'mma.pth')
+    with pytest.raises(ConversionError, match='roi_head.bbox_head'):
+        convert_to_mmvmae(str(tmp_path / 'mma.pth'), num_heads=2)

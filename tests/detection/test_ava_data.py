@@ -1,0 +1,137 @@
+"""AVA annotations (the real samples), video clips read around keyframes and
+the AVA pipelines with boxes."""
+import csv
+import pickle
+from pathlib import Path
+
+import decord
+import numpy as np
+import pytest
+from mmaction.datasets import AVADataset
+from mmengine.dataset import Compose
+
+from mmvmae.datasets.demo_ava import ensure_demo_ava
+from mmvmae.registry import DATASETS
+
+SHARED = Path(__file__).resolve().parents[2] / '..' / 'shared' / 'data'
+
+
+@pytest.fixture(scope='module')
+def ava_dir() -> Path:
+    if not (SHARED / 'ava' / 'ava_sample.csv').is_file():
+        pytest.skip(f'AVA samples not found under {SHARED}')
+    return SHARED / 'ava'
+
+
+def test_shared_ava_samples_parse(ava_dir):
+    dataset = AVADataset(
+        ann_file=str(ava_dir / 'ava_sample.csv'),
+        exclude_file=str(ava_dir / 'ava_excluded_timestamps_sample.csv'),
+        label_file=str(ava_dir / 'action_list.txt'),
+        proposal_file=str(ava_dir / 'ava_proposals_sample.pkl'),
+        pipeline=[], person_det_score_thr=0.9)
+    # expected from the raw files: keyframes minus the excluded ones
+    rows = list(csv.reader(open(ava_dir / 'ava_sample.csv')))
+    excluded = {tuple(r) for r in csv.reader(
+        open(ava_dir / 'ava_excluded_timestamps_sample.csv'))}
+    keys = {(r[0], r[1]) for r in rows} - excluded
+    assert {(d['video_id'], f"{d['timestamp']:04d}")
+            for d in dataset.data_list} == keys
+    proposals = pickle.load(open(ava_dir / 'ava_proposals_sample.pkl', 'rb'))
+    for info in infos:
+        mine = [r for r in rows if (r[0], r[1]) == (info['video_id'],
+                                                   f"{info['timestamp']:04d}")]
+        boxes = {tuple(map(float, r[2:6])) for r in mine}
+        assert {tuple(b) for b in info['gt_bboxes'].tolist()} == boxes
+        for box, label in zip(info['gt_bboxes'], info['gt_labels']):
+            actions = {int(r[6]) for r in mine
+                       if tuple(map(float, r[2:6])) == tuple(box)}
+            assert set(np.flatnonzero(label)) == actions
+        raw = proposals[info['img_key']]
+        thr = min(0.9, raw[:, 4].max())
+        np.testing.assert_allclose(info['proposals'], raw[raw[:, 4] >= thr,
+                                                          :4])
+
+
+def _clip_ann(tmp_path: Path, timestamp: int) -> str:
+    ann = tmp_path / 'ann.csv'
+    ann.write_text(f'test,{timestamp:04d},0.1,0.2,0.5,0.9,3,0\n'
+                   f'test,{timestamp:04d},0.1,0.2,0.5,0.9,7,0\n')
+    return str(ann)
+
+
+def test_video_dataset_reads_the_clip_around_the_keyframe(tmp_path):
+    video = SHARED / 'videos' / 'test.mp4'  # 300 frames, 30 fps, 340x256
+    if not video.is_file():
+        pytest.skip(f'{video} not found')
+    pipeline = [
+        dict(type='DecordInit'),
+        dict(type='SampleAVAVideoFrames', clip_len=16, frame_interval=4,
+             test_mode=True),
+        dict(type='DecordDecode'),
+    ]
+    dataset = DATASETS.build(dict(
+        type='AVAVideoDataset', ann_file=_clip_ann(tmp_path, 904),
+        data_prefix=dict(video=str(video.parent)), pipeline=pipeline,
+        timestamp_start=900, test_mode=True))
+    results = dataset[0]
+    centre = 4 * 30  # 4 s into the file at its 30 fps
+    expected_inds = centre + 4 * (np.arange(16) - 8)
+    np.testing.assert_array_equal(results['frame_inds'], expected_inds)
+    reader = decord.VideoReader(str(video))
+    direct = reader.get_batch(list(expected_inds)).asnumpy()
+    np.testing.assert_array_equal(np.stack(results['imgs']), direct)
+    # boxes in pixels of the 340x256 frames, multi-hot labels 3 and 7
+    np.testing.assert_allclose(results['gt_bboxes'],
+                               [[34., 51.2, 170., 230.4]], rtol=1e-5)
+    assert set(np.flatnonzero(results['gt_labels'][0])) == {3, 7}
+
+
+def test_video_dataset_errors_name_the_problem(tmp_path):
+    dataset = DATASETS.build(dict(
+        type='AVAVideoDataset', ann_file=_clip_ann(tmp_path, 904),
+        data_prefix=dict(video=str(tmp_path)), pipeline=[]))
+    with pytest.raises(FileNotFoundError, match='test.mp4'):
+        dataset[0]
+    sample = Compose([dict(type='SampleAVAVideoFrames')])
+    with pytest.raises(ValueError, match='outside the video'):
+        sample(dict(timestamp=960, timestamp_start=900, avg_fps=30.,
+                    total_frames=300))
+    with pytest.raises(KeyError, match='DecordInit'):
+        sample(dict(timestamp=960, timestamp_start=900))
+
+
+def test_train_pipeline_keeps_boxes_scores_and_labels(tmp_path):
+    root = ensure_demo_ava(str(tmp_path / 'demo'))
+    anno = f'{root}/annotations'
+    pipeline = [
+        dict(type='DecordInit'),
+        dict(type='SampleAVAVideoFrames', clip_len=4, frame_interval=6,
+             base_fps=10),
+        dict(type='DecordDecode'),
+        dict(type='RandomRescale', scale_range=(72, 80)),
+        dict(type='RandomCrop', size=64),
+        dict(type='Flip', flip_ratio=1.0),
+        dict(type='FormatShape', input_format='NCTHW', collapse=True),
+        dict(type='PackAVAInputs'),
+    ]
+    dataset = DATASETS.build(dict(
+        type='AVAVideoDataset', ann_file=f'{anno}/ava_train_demo.csv',
+        exclude_file=f'{anno}/ava_train_excluded_timestamps_demo.csv',
+        label_file=f'{anno}/ava_action_list_demo.pbtxt',
+        proposal_file=f'{anno}/ava_dense_proposals_train.demo.pkl',
+        data_prefix=dict(video=f'{root}/videos'), num_classes=4,
+        person_det_score_thr=0.9, pipeline=pipeline))
+    packed = dataset[0]
+    assert packed['inputs'].shape == (3, 4, 64, 64)
+    sample = packed['data_samples']
+    info = dataset.get_data_info(0)
+    assert len(sample.gt_instances.bboxes) == len(info['gt_bboxes']) == 2
+    np.testing.assert_array_equal(sample.gt_instances.labels.numpy(),
+                                  info['gt_labels'])
+    boxes = sample.gt_instances.bboxes
+    assert (boxes[:, 2] >= boxes[:, 0]).all() and (boxes >= 0).all()
+    assert (boxes <= 63).all()
+    np.testing.assert_allclose(sample.proposals.scores.numpy(),
+                               info['scores'], rtol=1e-6)
+    assert len(sample.proposals.bboxes) == len(info['scores'])
