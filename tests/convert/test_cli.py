@@ -1,10 +1,23 @@
-"""tools/convert_checkpoint.py end to end, in a subprocess."""
+"""tools/convert_checkpoint.py end to end: in a subprocess (the real entry
+point) and, for the cheaper cases, through its ``main``."""
+import importlib.util
+
+import pytest
 import torch
-from convert_helpers import run_tool
+from convert_helpers import REPO_ROOT, run_tool
 from test_original import original_finetune
 
 
-def test_original_to_mmvmae_and_hf(tmp_path, hf):
+@pytest.fixture(scope='module')
+def tool_main():
+    spec = importlib.util.spec_from_file_location(
+        'convert_checkpoint_tool', REPO_ROOT / 'tools' / 'convert_checkpoint.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def test_original_to_mmvmae_and_hf(tmp_path, hf, tool_main, capsys):
     src = original_finetune(classes=3)
     torch.save(dict(module=src), tmp_path / 'ft.pth')
     result = run_tool(tmp_path / 'ft.pth', tmp_path / 'out.pth',
@@ -19,8 +32,9 @@ def test_original_to_mmvmae_and_hf(tmp_path, hf):
     assert torch.equal(ckpt['state_dict']['cls_head.fc_cls.weight'],
                        src['head.weight'])
 
-    result = run_tool(tmp_path / 'out.pth', tmp_path / 'hf', '--to', 'hf')
-    assert result.returncode == 0, result.stderr
+    assert tool_main([str(tmp_path / 'out.pth'), str(tmp_path / 'hf'),
+                      '--to', 'hf']) == 0
+    assert 'mmvmae -> Hugging Face' in capsys.readouterr().out
     model, info = hf.VideoMAEForVideoClassification.from_pretrained(
         str(tmp_path / 'hf'), output_loading_info=True)
     assert not info['missing_keys'] and not info['unexpected_keys']
@@ -29,7 +43,7 @@ def test_original_to_mmvmae_and_hf(tmp_path, hf):
     assert attn.key.bias is None
 
 
-def test_garbage_checkpoint_fails_clearly(tmp_path):
+def test_garbage_checkpoint_fails_clearly(tmp_path, tool_main, capsys):
     torch.save({'state_dict': {'conv1.weight': torch.ones(2, 2)}},
                tmp_path / 'garbage.pth')
     result = run_tool(tmp_path / 'garbage.pth', tmp_path / 'out.pth')
@@ -37,18 +51,20 @@ def test_garbage_checkpoint_fails_clearly(tmp_path):
     assert 'unknown checkpoint layout' in result.stderr
     assert 'conv1.weight' in result.stderr
     (tmp_path / 'text.pth').write_text('not a checkpoint')
-    result = run_tool(tmp_path / 'text.pth', tmp_path / 'out.pth')
-    assert result.returncode != 0 and 'weights-only' in result.stderr
+    assert tool_main([str(tmp_path / 'text.pth'),
+                      str(tmp_path / 'out.pth')]) != 0
+    assert 'weights-only' in capsys.readouterr().err
     assert not (tmp_path / 'out.pth').exists()
 
 
-def test_zeroed_biases_fail(tmp_path):
+def test_zeroed_biases_fail(tmp_path, tool_main, capsys):
     src = original_finetune()
     for key in src:
         if key.endswith(('q_bias', 'v_bias')):
             src[key] = torch.zeros_like(src[key])
     torch.save(dict(model=src), tmp_path / 'zero.pth')
-    args = (tmp_path / 'zero.pth', tmp_path / 'out.pth', '--num-heads', '4')
-    result = run_tool(*args)
-    assert result.returncode != 0 and 'q/v bias' in result.stderr
-    assert run_tool(*args, '--allow-zero-qv-bias').returncode == 0
+    args = [str(tmp_path / 'zero.pth'), str(tmp_path / 'out.pth'),
+            '--num-heads', '4']
+    assert tool_main(args) != 0
+    assert 'q/v bias' in capsys.readouterr().err
+    assert tool_main(args + ['--allow-zero-qv-bias']) == 0

@@ -45,7 +45,7 @@ def test_multi_view_prob_average_by_hand():
         head.fc_cls.weight.copy_(torch.eye(3, 4))
         head.fc_cls.bias.zero_()
     # 2 videos x 3 views
-    logits = torch.tensor([[10., 0., 0.], [0., 5., 0.], [0., 5., 0.],
+    logits = torch.tensor([[10., 0., 0.], [0., 4., 0.], [0., 4., 0.],
                            [0., 0., 2.], [1., 0., 0.], [0., 0., 1.]])
     feats = torch.cat([logits, torch.zeros(6, 1)], dim=1)
     samples = [ActionDataSample().set_gt_label(0) for _ in range(2)]
@@ -55,7 +55,7 @@ def test_multi_view_prob_average_by_hand():
     for sample, expected in zip(out, manual):
         assert torch.allclose(sample.pred_score, expected, atol=1e-6)
         assert sample.pred_label.item() == expected.argmax().item()
-    # averaging logits would pick class 0 for video 0 (10/3 > 2/3), the
+    # averaging logits would pick class 0 for video 0 (10/3 > 8/3), the
     # mean of probabilities picks class 1 (2 of 3 views)
     assert logits[:3].mean(0).argmax().item() == 0
     assert out[0].pred_label.item() == 1

@@ -1,0 +1,112 @@
+"""VideoRandAugment (same op and magnitude on every frame) and
+VideoRandomErasing."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmvmae.datasets.transforms.rand_augment import _OPS, VideoRandAugment
+from mmvmae.datasets.transforms.random_erasing import VideoRandomErasing
+from mmvmae.registry import TRANSFORMS
+
+
+def clip(t=5, h=32, w=40, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    # distinct frames: shifted and brightened copies of one image
+    return [np.clip(np.roll(base, i, axis=1).astype(int) + 10 * i, 0,
+                    255).astype(np.uint8) for i in range(t)]
+
+
+@pytest.mark.parametrize('op', sorted(_OPS))
+def test_every_op_is_identical_on_every_frame(op):
+    aug = TRANSFORMS.build(dict(type='VideoRandAugment', ops=[op], num_ops=1,
+                                prob=1., magnitude=9, magnitude_std=0.5))
+    same = [clip(t=1)[0]] * 4
+    np.random.seed(1)
+    out = aug(dict(imgs=list(same)))['imgs']
+    for frame in out[1:]:
+        assert np.array_equal(frame, out[0]), op
+    assert out[0].shape == same[0].shape and out[0].dtype == np.uint8
+
+
+def test_distinct_frames_get_the_same_sampled_ops():
+    aug = VideoRandAugment(magnitude=7, num_ops=4, magnitude_std=0.5,
+                           prob=1.)
+    frames = clip()
+    np.random.seed(3)
+    out = aug(dict(imgs=list(frames)))['imgs']
+    np.random.seed(3)
+    ops = aug.sample_ops()
+    assert len(ops) == 4
+    for frame, got in zip(frames, out):
+        img = Image.fromarray(frame)
+        for op in ops:
+            img = op(img)
+        assert np.array_equal(np.asarray(img), got)
+    assert any(not np.array_equal(a, b) for a, b in zip(frames, out))
+
+
+def test_ops_follow_pil_reference():
+    """A few ops against a direct PIL computation of the documented
+    magnitude mapping."""
+    frame = clip(t=1)[0]
+    img = Image.fromarray(frame)
+    ops = dict(
+        SolarizeIncreasing=(7, lambda: np.asarray(
+            Image.fromarray(frame).point(
+                lambda p: 255 - p if p >= 256 - int(0.7 * 256) else p))),
+        PosterizeIncreasing=(7, lambda: frame & np.uint8(
+            (0xFF << (8 - (4 - int(0.7 * 4)))) & 0xFF)),
+        Invert=(7, lambda: 255 - frame),
+    )
+    for name, (level, reference) in ops.items():
+        op, level_to_arg, _ = _OPS[name]
+        arg = level_to_arg(level) if level_to_arg else None
+        got = np.asarray(op(img, arg, (0, 0, 0)))
+        assert np.array_equal(got, reference().astype(np.uint8)), name
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match='unknown'):
+        VideoRandAugment(ops=['Blur'])
+    with pytest.raises(ValueError, match='magnitude'):
+        VideoRandAugment(magnitude=12)
+    with pytest.raises(ValueError, match='uint8'):
+        VideoRandAugment(prob=1.)(dict(imgs=[np.zeros((4, 4, 3),
+                                                      np.float32)]))
+
+
+def erased(before, after):
+    return [np.any(a != b, axis=-1) for a, b in zip(before, after)]
+
+
+def test_random_erasing_per_clip_same_box():
+    np.random.seed(0)
+    frames = [np.full((40, 48, 3), 7, np.uint8) for _ in range(4)]
+    aug = VideoRandomErasing(erase_prob=1., per_frame=False)
+    out = aug(dict(imgs=[f.copy() for f in frames]))['imgs']
+    masks = erased(frames, out)
+    assert masks[0].any()
+    for m in masks[1:]:
+        assert np.array_equal(m, masks[0])
+    rows, cols = masks[0].any(1), masks[0].any(0)
+    area = rows.sum() * cols.sum() / (40 * 48)
+    assert 0.02 - 0.01 <= area <= 1 / 3 + 0.02
+
+
+def test_random_erasing_per_frame_and_prob():
+    np.random.seed(1)
+    frames = [np.full((40, 48, 3), 7, np.uint8) for _ in range(6)]
+    out = VideoRandomErasing(erase_prob=1., per_frame=True)(
+        dict(imgs=[f.copy() for f in frames]))['imgs']
+    masks = erased(frames, out)
+    assert all(m.any() for m in masks)
+    assert any(not np.array_equal(m, masks[0]) for m in masks[1:])
+    # noise is mean + std * N(0, 1) per pixel, clipped to uint8
+    values = np.concatenate([o[m] for o, m in zip(out, masks)])
+    assert abs(values[:, 0].mean() - 123.675) < 10
+    out = VideoRandomErasing(erase_prob=0.)(
+        dict(imgs=[f.copy() for f in frames]))['imgs']
+    assert all(np.array_equal(a, b) for a, b in zip(frames, out))
+    with pytest.raises(ValueError, match='erase_prob'):
+        VideoRandomErasing(erase_prob=2.)
