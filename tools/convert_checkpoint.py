@@ -37,7 +37,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='input size the model is used at (default: from '
                         'the source, else 224)')
     parser.add_argument('--num-frames', type=int,
-                        help='input frames (default: from the source, else 16)')
+                        help='input frames (default: from the source, '
+                        'else 16)')
     parser.add_argument('--allow-zero-qv-bias', action='store_true',
                         help='accept a checkpoint whose q/v biases are all '
                         'zero (normally a sign they were lost)')

@@ -6,8 +6,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, ignore_last=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # checkpoints and last_checkpoint written atomically (kill-safe resume)
     checkpoint=dict(
-        type='CheckpointHook', interval=1, save_last=True, max_keep_ckpts=3),
+        type='AtomicCheckpointHook', interval=1, save_last=True,
+        max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'))
 
@@ -22,3 +24,9 @@ visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_level = 'INFO'
 load_from = None
 resume = False
+
+# True: every training sample draws its crops/masks from (seed, epoch, index)
+# only, whatever the number of processes or workers, and resumes replay them
+# (docs/distributed.md). Off by default: it changes the sampler and wraps the
+# dataset.
+sample_seeding = False

@@ -123,3 +123,4 @@ param_scheduler = [
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 default_hooks = dict(
     logger=dict(interval=4), checkpoint=dict(interval=1, max_keep_ckpts=1))
+randomness = dict(seed=0)

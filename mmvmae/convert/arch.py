@@ -61,6 +61,12 @@ def infer_arch(state: Dict[str, torch.Tensor],
     mlp_hidden = state['backbone.blocks.0.mlp.fc1.weight'].shape[0]
     has_fc_norm = 'backbone.fc_norm.weight' in state
     has_norm = 'backbone.norm.weight' in state
+    if not has_norm and 'neck.encoder_to_decoder.weight' in state:
+        raise ConversionError(
+            'a pretraining model without a final encoder norm (HF '
+            'VideoMAEForPreTraining with use_mean_pooling=True): '
+            'VideoMAEViT normalises its token output, so it has no '
+            'equivalent')
     if has_fc_norm == has_norm:
         raise ConversionError(
             'expected exactly one final norm (backbone.norm for token '

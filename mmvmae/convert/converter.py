@@ -74,7 +74,7 @@ def convert_to_mmvmae(src: str,
     arch = infer_arch(renamed, num_heads, decoder_num_heads)
     arch.update(_settings(arch, settings, layer_norm_eps, img_size,
                           num_frames, report))
-    _check_hf_config(hf_cfg, arch)
+    _check_hf_config(hf_cfg if detected == 'hf' else None, arch)
     check_qv_biases(state, renamed, arch, allow_zero_qv_bias)
     check_placement(renamed, arch)
     report.source_format = _describe(detected, arch)
@@ -91,7 +91,8 @@ def _settings(arch: Dict, settings: Dict, layer_norm_eps: Optional[float],
         out.setdefault(key, out.get('norm_eps', 1e-6))
     if layer_norm_eps is not None:
         out.update({k: layer_norm_eps for k in EPS_KEYS})
-        report.note(f'LayerNorm eps set to {layer_norm_eps} (--layer-norm-eps)')
+        report.note(f'LayerNorm eps set to {layer_norm_eps} '
+                    '(--layer-norm-eps)')
     out.setdefault('norm_pix_loss', True)
     for key, given, default in (('img_size', img_size, 224),
                                 ('num_frames', num_frames, 16)):
@@ -159,9 +160,10 @@ def check_qv_biases(src: Dict[str, torch.Tensor], out: Dict[str, torch.Tensor],
     if out_biases and out_sum == 0 and not allow_zero:
         raise ConversionError(
             'every q/v bias of the checkpoint is exactly zero: a trained '
-            'VideoMAE never has that, so they were probably lost by an earlier '
-            'conversion (e.g. transformers 5.x query.bias/value.bias loaded '
-            'as 4.x q_bias/v_bias). Pass --allow-zero-qv-bias if intended')
+            'VideoMAE never has that, so they were probably lost by an '
+            'earlier conversion (e.g. transformers 5.x query.bias/value.bias '
+            'loaded as 4.x q_bias/v_bias). Pass --allow-zero-qv-bias if '
+            'intended')
 
 
 def _describe(detected: str, arch: Dict) -> str:

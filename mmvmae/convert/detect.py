@@ -77,6 +77,9 @@ def load_source(path: str) -> Tuple[Dict[str, torch.Tensor], Optional[Dict],
         if osp.isfile(sibling):
             with open(sibling) as f:
                 config = json.load(f)
+            if not isinstance(config, dict) or \
+                    config.get('model_type') != 'videomae':
+                config = None
     if not isinstance(state, dict):
         raise ConversionError(f'{path} holds a {type(state).__name__}, not a '
                               'dict of tensors')

@@ -110,8 +110,8 @@ def _place_attention(prefix: str, parts: Dict, out: Dict,
         old, new = names.pop(short, None), names.pop(f'{role}.bias', None)
         if old is not None and new is not None:
             raise ConversionError(
-                f'both {old[0]} and {new[0]} are present: the checkpoint mixes '
-                'the transformers 4.x and 5.x bias layouts')
+                f'both {old[0]} and {new[0]} are present: the checkpoint '
+                'mixes the transformers 4.x and 5.x bias layouts')
         found = old or new
         if found is not None:
             out[prefix + 'attn.' + short] = found[1]

@@ -13,8 +13,9 @@ Rule = Tuple[str, Optional[str], str]
 
 # the parts of a transformer block whose names are the same in the original
 # VideoMAE code and in mmvmae
-BLOCK_PARTS = (r'((?:norm1|norm2|attn\.proj|mlp\.fc1|mlp\.fc2)\.(?:weight|bias)'
-               r'|attn\.qkv\.weight|attn\.q_bias|attn\.v_bias|gamma_1|gamma_2)')
+BLOCK_PARTS = (r'((?:norm1|norm2|attn\.proj|mlp\.fc1|mlp\.fc2)'
+               r'\.(?:weight|bias)|attn\.qkv\.weight|attn\.q_bias'
+               r'|attn\.v_bias|gamma_1|gamma_2)')
 NORM_PARTS = r'(weight|bias)'
 
 

@@ -1,4 +1,4 @@
-"""What a conversion did: mapped keys, dropped keys (with the reason), notes."""
+"""What a conversion did: mapped keys, dropped keys (and why), notes."""
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 

@@ -4,3 +4,4 @@ from .demo_dataset import DemoVideoDataset  # noqa: F401
 from .repeated_sampling_dataset import RepeatedSamplingDataset  # noqa: F401
 from .video_list_dataset import VideoListDataset  # noqa: F401
 from . import ava_video_dataset, demo_ava  # noqa: F401
+from .robust_seeding import SampleSeededDataset, SampleSeededSampler  # noqa: F401

@@ -8,6 +8,10 @@ from mmengine.config import Config
 from mmengine.dist import get_world_size
 from mmengine.runner import Runner
 
+from mmvmae.datasets.robust_seeding import enable_sample_seeding
+from mmvmae.engine.optimizers.finite_loss_optim_wrapper import \
+    use_finite_loss_wrappers
+
 
 def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Work dir (command line > config > ``./work_dirs/<config name>``) and
@@ -21,12 +25,33 @@ def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.launcher != 'none' and not torch.cuda.is_available():
         env_cfg = cfg.setdefault('env_cfg', {})
         env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+        # mmengine's default DDP wrapping passes device_ids=[LOCAL_RANK],
+        # which DDP rejects for CPU modules: CPU DDP needs device_ids=None
+        if cfg.get('runner_type') is None:
+            wrapper = cfg.get('model_wrapper_cfg') or dict(
+                type='MMDistributedDataParallel', broadcast_buffers=False,
+                find_unused_parameters=cfg.get('find_unused_parameters',
+                                               False))
+            wrapper.setdefault('device_ids', None)
+            cfg.model_wrapper_cfg = wrapper
+    return cfg
+
+
+def prepare_train_cfg(cfg: Config) -> Config:
+    """mmvmae's training defaults, applied in place: optimizer wrappers that
+    stop on a non-finite loss, and ``sample_seeding=True`` turned into the
+    per-sample seeded sampler and dataset (``docs/robustness.md``,
+    ``docs/distributed.md``)."""
+    use_finite_loss_wrappers(cfg.get('optim_wrapper'))
+    if cfg.get('sample_seeding', False):
+        enable_sample_seeding(cfg.get('train_dataloader'))
     return cfg
 
 
 def build_runner(cfg: Config) -> Runner:
     """Build the runner the config names (``runner_type``, e.g.
     ``FlexibleRunner`` for FSDP/DeepSpeed) or mmengine's ``Runner``."""
+    prepare_train_cfg(cfg)
     if 'runner_type' in cfg:
         from mmvmae.registry import RUNNERS
         runner = RUNNERS.build(cfg)

@@ -250,6 +250,123 @@ def fix_weights_only_loading() -> None:
     torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
 
 
+def _extra_batch_factor(optim_wrapper, dataset, auto_scale_lr: dict):
+    """``(accumulative_counts, num_repeats)`` that mmengine leaves out of
+    the batch size of ``auto_scale_lr``."""
+    from mmengine.optim import OptimWrapperDict
+    wrappers = list(optim_wrapper.values()) if isinstance(
+        optim_wrapper, OptimWrapperDict) else [optim_wrapper]
+    counts = {getattr(w, '_accumulative_counts', 1) for w in wrappers}
+    if len(counts) != 1:
+        raise ValueError('auto_scale_lr: optimizer wrappers with different '
+                         f'accumulative_counts {sorted(counts)}')
+    repeats = getattr(dataset, 'num_repeats', None) if dataset is not None \
+        else None
+    if repeats is None:
+        repeats = auto_scale_lr.get('num_repeats', 1)
+    return counts.pop(), int(repeats)
+
+
+def _rescale(optim_wrapper, factor: float) -> None:
+    from mmengine.optim import OptimWrapperDict
+    wrappers = list(optim_wrapper.values()) if isinstance(
+        optim_wrapper, OptimWrapperDict) else [optim_wrapper]
+    for wrapper in wrappers:
+        for group in wrapper.optimizer.param_groups:
+            group['lr'] = group['lr'] * factor
+
+
+def fix_auto_scale_lr_accumulation() -> None:
+    """mmengine 0.10.7's ``auto_scale_lr`` counts ``world_size x
+    batch_size`` only (``Runner.scale_lr``, ``BaseStrategy._scale_lr``).
+
+    With ``accumulative_counts=k`` an optimizer step sees k times more
+    clips, and with repeated sampling (``RepeatedSamplingDataset``) each
+    item is ``num_repeats`` clips, so the recipe's lr per 256 clips came out
+    k (x num_repeats) times too small. After mmengine's scaling we multiply
+    the lr by ``accumulative_counts x num_repeats``: the effective batch is
+    ``world_size x batch_size x accumulative_counts x num_repeats`` clips.
+    ``num_repeats`` comes from the training dataset (``Runner``) or, for
+    ``FlexibleRunner`` whose strategy does not see the dataset, from
+    ``auto_scale_lr.num_repeats``.
+    """
+    from mmengine._strategy.base import BaseStrategy
+    from mmengine.logging import print_log
+    from mmengine.runner import Runner
+
+    if getattr(Runner.scale_lr, '_mmvmae_fixed', False):
+        return
+    runner_scale_lr = Runner.scale_lr
+    strategy_scale_lr = BaseStrategy._scale_lr
+
+    def _log_and_rescale(optim_wrapper, dataset, cfg, world_size, bs):
+        counts, repeats = _extra_batch_factor(optim_wrapper, dataset, cfg)
+        effective = world_size * bs * counts * repeats
+        print_log(
+            f'auto_scale_lr: effective batch {effective} clips = '
+            f'{world_size} processes x batch {bs} x accumulative_counts '
+            f'{counts} x num_repeats {repeats}; lr scaled by '
+            f"{effective / cfg['base_batch_size']} in all",
+            logger='current')
+        if counts * repeats != 1:
+            _rescale(optim_wrapper, counts * repeats)
+
+    def scale_lr(self, optim_wrapper, auto_scale_lr=None) -> None:
+        runner_scale_lr(self, optim_wrapper, auto_scale_lr)
+        if not (auto_scale_lr or {}).get('enable', False):
+            return
+        loader = self._train_dataloader
+        if isinstance(loader, dict):
+            bs, dataset = loader['batch_size'], None
+        else:
+            bs, dataset = loader.batch_size, loader.dataset
+        _log_and_rescale(optim_wrapper, dataset, auto_scale_lr,
+                         self.world_size, bs)
+
+    def _scale_lr(self) -> None:
+        strategy_scale_lr(self)
+        cfg = self._auto_scale_lr
+        if not (cfg or {}).get('enable', False):
+            return
+        _log_and_rescale(self.optim_wrapper, None, cfg, self.world_size,
+                         self.dispatch_kwargs['train_micro_batch_size_per_gpu'])
+
+    scale_lr._mmvmae_fixed = True
+    Runner.scale_lr = scale_lr
+    BaseStrategy._scale_lr = _scale_lr
+
+
+def fix_cpu_init_dist() -> None:
+    """mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device``
+    unconditionally (pytorch, slurm and mpi launchers).
+
+    On a CPU-only torch build that raises ``AttributeError: module
+    'torch._C' has no attribute '_cuda_setDevice'``, so ``tools/dist_train.sh``
+    could not run on CPU processes (gloo). Without CUDA, ``set_device`` is a
+    no-op during those calls.
+    """
+    import torch
+    import mmengine.dist.utils as dist_utils
+
+    for name in ('_init_dist_pytorch', '_init_dist_slurm', '_init_dist_mpi'):
+        original = getattr(dist_utils, name, None)
+        if original is None or getattr(original, '_mmvmae_fixed', False):
+            continue
+
+        def init(*args, _original=original, **kwargs):
+            if torch.cuda.is_available():
+                return _original(*args, **kwargs)
+            set_device = torch.cuda.set_device
+            torch.cuda.set_device = lambda device: None
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                torch.cuda.set_device = set_device
+
+        init._mmvmae_fixed = True
+        setattr(dist_utils, name, init)
+
+
 def apply_upstream_fixes() -> None:
     """Apply every fix once; safe to call many times."""
     global _APPLIED
@@ -261,4 +378,6 @@ def apply_upstream_fixes() -> None:
     fix_multimodal_import()
     fix_pkg_resources()
     fix_weights_only_loading()
+    fix_auto_scale_lr_accumulation()
+    fix_cpu_init_dist()
     _APPLIED = True

@@ -5,13 +5,17 @@ import importlib.util
 import pytest
 import torch
 from convert_helpers import REPO_ROOT, run_tool
+from mmengine.runner import load_checkpoint
 from test_original import original_finetune
+
+from mmvmae.convert import build_model
 
 
 @pytest.fixture(scope='module')
 def tool_main():
     spec = importlib.util.spec_from_file_location(
-        'convert_checkpoint_tool', REPO_ROOT / 'tools' / 'convert_checkpoint.py')
+        'convert_checkpoint_tool',
+        REPO_ROOT / 'tools' / 'convert_checkpoint.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.main
@@ -31,6 +35,11 @@ def test_original_to_mmvmae_and_hf(tmp_path, hf, tool_main, capsys):
     assert ckpt['meta']['arch']['num_classes'] == 3
     assert torch.equal(ckpt['state_dict']['cls_head.fc_cls.weight'],
                        src['head.weight'])
+    # what `load_from=out.pth` does: mmengine's loader, weights only
+    model = build_model(ckpt['meta']['arch'])
+    load_checkpoint(model, str(tmp_path / 'out.pth'), strict=True)
+    assert torch.equal(model.backbone.blocks[1].attn.q_bias,
+                       src['blocks.1.attn.q_bias'])
 
     assert tool_main([str(tmp_path / 'out.pth'), str(tmp_path / 'hf'),
                       '--to', 'hf']) == 0

@@ -4,8 +4,8 @@ import pytest
 import torch
 from convert_helpers import random_mask, randomize_
 
-from mmvmae.convert import (ConversionError, build_model, convert_to_mmvmae,
-                            export_hf, ConversionReport)
+from mmvmae.convert import (ConversionError, ConversionReport, build_model,
+                            convert_to_mmvmae, export_hf)
 
 TINY = dict(image_size=32, num_frames=4, tubelet_size=2, hidden_size=32,
             num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
@@ -165,3 +165,62 @@ def test_missing_biases_are_refused(hf, tmp_path):
     torch.save(state, tmp_path / 'pytorch_model.bin')
     with pytest.raises(ConversionError, match='qv_bias'):
         convert_to_mmvmae(str(tmp_path))
+
+
+def test_bare_weights_file_without_config(hf, tmp_path):
+    """A lone safetensors file: heads and eps come from the options."""
+    from safetensors.torch import save_file
+    ref = tiny_hf(hf, 'VideoMAEForVideoClassification', seed=7, num_labels=3,
+                  use_mean_pooling=True, layer_norm_eps=1e-6)
+    save_file(ref.state_dict(), str(tmp_path / 'w.safetensors'))
+    with pytest.raises(ConversionError, match='--num-heads'):
+        convert_to_mmvmae(str(tmp_path / 'w.safetensors'))
+    ckpt, report = convert_to_mmvmae(str(tmp_path / 'w.safetensors'),
+                                     num_heads=2, layer_norm_eps=1e-6,
+                                     img_size=32, num_frames=4)
+    assert any('no config.json' in note for note in report.notes)
+    model = build_model(ckpt['meta']['arch'])
+    model.load_state_dict(ckpt['state_dict'])
+    x = video(seed=8)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model.cls_head(model.backbone(x)),
+            ref(pixel_values=x.transpose(1, 2)).logits, atol=1e-4, rtol=0)
+
+
+def test_pretraining_without_encoder_norm_is_refused(hf, tmp_path):
+    ref = tiny_hf(hf, 'VideoMAEForPreTraining', use_mean_pooling=True)
+    ref.save_pretrained(tmp_path)
+    with pytest.raises(ConversionError, match='use_mean_pooling=True'):
+        convert_to_mmvmae(str(tmp_path))
+
+
+def test_mmvmae_trained_checkpoint_exports_to_hf(hf, tmp_path):
+    """A checkpoint saved by mmvmae training (no ``meta.arch``) -> HF: the
+    same reconstruction, and back again bit for bit."""
+    from mmvmae.convert import convert_checkpoint
+    arch = dict(embed_dims=32, depth=2, num_heads=2, mlp_ratio=4.,
+                mlp_hidden=128, patch_size=16, tubelet_size=2, in_channels=3,
+                qkv_bias=True, layer_scale=False, out_type='tokens',
+                num_classes=None, norm_eps=1e-6, decoder_norm_eps=1e-6,
+                img_size=32, num_frames=4,
+                decoder=dict(embed_dims=16, depth=1, num_heads=2,
+                             mlp_hidden=64, out_dims=1536, qkv_bias=True))
+    model = randomize_(build_model(arch), seed=9)
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=1)),
+                tmp_path / 'epoch_1.pth')
+    _, reports = convert_checkpoint(
+        str(tmp_path / 'epoch_1.pth'), str(tmp_path / 'hf'),
+        dst_format='hf', num_heads=2, decoder_num_heads=2, img_size=32,
+        num_frames=4)
+    assert any('meta.arch' in note for note in reports[0].notes)
+    ref = _hf_load(hf, 'VideoMAEForPreTraining', tmp_path / 'hf')
+    x, mask = video(seed=10), random_mask(2, 8, 6, seed=11)
+    with torch.no_grad():
+        out = ref(pixel_values=x.transpose(1, 2), bool_masked_pos=mask)
+        pred = model(x, _data_samples(mask), mode='tensor')
+    # HF's decoder norm eps is fixed at 1e-5 (1e-6 here): close, not equal
+    torch.testing.assert_close(pred, out.logits, atol=1e-3, rtol=0)
+    back, _ = convert_to_mmvmae(str(tmp_path / 'hf'))
+    for key, value in model.state_dict().items():
+        assert torch.equal(back['state_dict'][key], value), key

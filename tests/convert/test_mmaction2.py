@@ -1,4 +1,4 @@
-"""mmaction2 ``vit_mae.VisionTransformer`` recognizers -> mmvmae: same features.
+"""mmaction2 ``vit_mae.VisionTransformer`` -> mmvmae: the same features.
 
 mmaction2's ``vit_mae`` takes ``DropPath`` from ``mmcv.cnn.bricks`` (not
 timm) in 1.2.0, so it imports here once ``mmvmae`` has applied its fixes.

@@ -91,7 +91,8 @@ def test_video_dataset_errors_name_the_problem(tmp_path):
     dataset = DATASETS.build(dict(
         type='AVAVideoDataset', ann_file=_clip_ann(tmp_path, 904),
         data_prefix=dict(video=str(tmp_path)), pipeline=[]))
-    with pytest.raises(FileNotFoundError, match=r'AVA id test: tried .*test\{\.mp4'):
+    with pytest.raises(FileNotFoundError,
+                       match=r'AVA id test: tried .*test\{\.mp4'):
         dataset[0]
     sample = Compose([dict(type='SampleAVAVideoFrames')])
     with pytest.raises(ValueError, match='outside the video'):

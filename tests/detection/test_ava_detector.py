@@ -125,3 +125,16 @@ def test_bad_mode_and_missing_samples():
         model(inputs, mode='loss')
     with pytest.raises(ValueError, match="'loss', 'predict' or 'tensor'"):
         model(inputs, [], mode='train')
+
+
+def test_size_divisor_pads_odd_frames_bottom_right():
+    torch.manual_seed(2)
+    model = _detector().eval()
+    model.size_divisor = 16
+    inputs = torch.randn(1, 3, 4, 60, 90)  # like AVA's 256 x 341 test frames
+    feat = model(inputs)
+    assert feat.shape == (1, 32, 2, 4, 6)
+    padded = torch.zeros(1, 3, 4, 64, 96)
+    padded[..., :60, :90] = inputs
+    model.size_divisor = None
+    torch.testing.assert_close(feat, model(padded))

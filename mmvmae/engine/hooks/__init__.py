@@ -1,0 +1,1 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook  # noqa: F401

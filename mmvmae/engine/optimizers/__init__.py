@@ -1,1 +1,2 @@
 from .layer_decay_constructor import LayerDecayOptimWrapperConstructor  # noqa: F401,E501
+from .finite_loss_optim_wrapper import FiniteLossAmpOptimWrapper, FiniteLossOptimWrapper  # noqa: F401,E501

@@ -1,5 +1,5 @@
 """VideoMAE pretraining: encoder on visible tokens, decoder, pixel loss."""
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -7,7 +7,7 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from mmvmae.registry import MODELS
-from ..utils import unpatchify
+from ..utils import count_kept, kept_index, unpatchify
 
 ForwardResults = Union[Dict[str, Tensor], List, Tensor]
 
@@ -69,14 +69,20 @@ class VideoMAE(BaseModel):
             raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', "
                              f'got {mode!r}')
         video = self._video(inputs)
-        mask = self._stack(data_samples, 'mask', video.device)
+        mask, num_visible = self._stack(data_samples, 'mask', video.device)
         if mask is None:
             raise ValueError(
                 'data_samples need a `mask` field; add a masking transform '
                 "and PackActionInputs(algorithm_keys=('mask', ...))")
-        decoder_mask = self._stack(data_samples, 'decoder_mask', video.device)
-        x_vis = self.backbone(video, mask)
-        pred, index, weight = self.neck(x_vis, mask, decoder_mask)
+        decoder_mask, num_kept = self._stack(data_samples, 'decoder_mask',
+                                             video.device)
+        # token indices built once, on the device, with static sizes
+        visible_index = kept_index(~mask, num_visible)
+        pred_index = kept_index(mask, mask.shape[1] - num_visible) \
+            if decoder_mask is None else kept_index(~decoder_mask, num_kept)
+        x_vis = self.backbone(video, visible_index=visible_index)
+        pred, index, weight = self.neck(x_vis, mask, decoder_mask,
+                                        visible_index, pred_index)
         if mode == 'loss':
             return self.head.loss(pred, video, index, weight)
         if mode == 'tensor':
@@ -98,14 +104,16 @@ class VideoMAE(BaseModel):
 
     @staticmethod
     def _stack(data_samples: Optional[Sequence], key: str,
-               device: torch.device) -> Optional[Tensor]:
+               device: torch.device) -> Tuple[Optional[Tensor], int]:
         """Stack the ``(N,)`` bool field ``key`` of every sample to
-        ``(B, N)`` on ``device``; None when no sample has it."""
+        ``(B, N)`` on ``device`` and count its False entries per sample
+        (checked equal, counted before the copy to the device);
+        ``(None, 0)`` when no sample has it."""
         if not data_samples:
-            return None
+            return None, 0
         has = [key in sample for sample in data_samples]
         if not any(has):
-            return None
+            return None, 0
         if not all(has):
             raise ValueError(f'`{key}` is set in some data samples only')
         values = [getattr(sample, key) for sample in data_samples]
@@ -117,7 +125,9 @@ class VideoMAE(BaseModel):
             raise ValueError(f'`{key}` must be a bool array of shape (N,) '
                              f'per sample, got {stacked.dtype} with batch '
                              f'shape {tuple(stacked.shape)}')
-        return stacked.to(device, non_blocking=True)
+        what = 'visible tokens' if key == 'mask' else f'tokens kept by {key}'
+        count = count_kept(~stacked, what)
+        return stacked.to(device, non_blocking=True), count
 
     def _pack(self, video: Tensor, mask: Tensor, pred: Tensor, index: Tensor,
               weight: Tensor, data_samples: Sequence) -> List:

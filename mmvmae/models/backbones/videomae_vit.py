@@ -2,14 +2,14 @@
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmvmae.registry import MODELS
-from ..utils import (Block, PatchEmbed3d, check_attn_impl,
-                     init_transformer_weights, interpolate_position_table,
-                     sinusoid_position_table)
+from ..utils import (Block, PatchEmbed3d, check_attn_impl, check_cp_mode,
+                     count_kept, init_transformer_weights,
+                     interpolate_position_table, kept_index, run_blocks,
+                     sinusoid_position_table, take_tokens)
 
 ARCH_SETTINGS: Dict[str, dict] = {
     'small': dict(embed_dims=384, depth=12, num_heads=6, mlp_ratio=4.,
@@ -73,7 +73,9 @@ class VideoMAEViT(BaseModule):
         norm_eps: LayerNorm eps.
         out_type: 'tokens' ``(B, N, C)``, 'avg' ``(B, C)`` (mean then
             ``fc_norm``) or 'featmap' ``(B, C, T', H', W')``.
-        with_cp: activation checkpointing per block.
+        with_cp: activation checkpointing per block: False, True / 'full'
+            (keep block inputs only) or 'selective' (keep matmul and
+            attention outputs, recompute the cheap ops).
         attn_impl: 'sdpa' or 'eager'.
         pos_embed_size: ``(frames, img_size)`` the sinusoid table is built
             for; other input grids interpolate it. Defaults to
@@ -94,7 +96,7 @@ class VideoMAEViT(BaseModule):
                  layer_scale_init_value: float = 0.,
                  norm_eps: float = 1e-6,
                  out_type: str = 'tokens',
-                 with_cp: bool = False,
+                 with_cp: Union[bool, str] = False,
                  attn_impl: str = 'sdpa',
                  pos_embed_size: Optional[Sequence] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -107,6 +109,7 @@ class VideoMAEViT(BaseModule):
         self._check_config(out_type, attn_impl, drop_rate, attn_drop_rate,
                            drop_path_rate)
         self.out_type = out_type
+        check_cp_mode(with_cp)
         self.with_cp = with_cp
         self.grid = self._grid(num_frames, img_size, 'num_frames/img_size')
         if pos_embed_size is None:
@@ -193,46 +196,50 @@ class VideoMAEViT(BaseModule):
             return int(name.split('.')[1]) + 1, total
         return total - 1, total
 
-    def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, mask: Optional[Tensor] = None,
+                visible_index: Optional[Tensor] = None) -> Tensor:
         """Encode a video.
 
         Args:
             x: ``(B, C, T, H, W)``.
             mask: ``(B, N)`` bool, True = hidden; only the visible tokens
-                (the same count in every sample) are encoded.
+                (the same count in every sample) are embedded and encoded.
+            visible_index: ``(B, N_vis)`` ascending positions of the visible
+                tokens, when the caller already has them (see
+                :func:`kept_index`); saves reading the count back from the
+                device and gives static shapes under ``torch.compile``.
 
         Returns:
             Tensor: per ``out_type``: ``(B, N_vis or N, C)``, ``(B, C)`` or
             ``(B, C, T', H', W')``.
         """
-        x, grid = self.patch_embed(x)
-        x = x + self.position_table(grid).to(x.dtype)
-        if mask is not None:
-            x = self._gather_visible(x, mask)
+        if mask is not None and visible_index is None:
+            visible_index = self._visible_index(x, mask)
+        if visible_index is None:
+            x, grid = self.patch_embed(x)
+            x = x + self.position_table(grid).to(x.dtype)
+        else:
+            if self.out_type == 'featmap':
+                raise ValueError("out_type='featmap' needs every token; "
+                                 'got a mask')
+            x, grid = self.patch_embed(x, visible_index)
+            pos = self.position_table(grid).to(x.dtype)
+            x = x + take_tokens(pos, visible_index)
         x = self.pos_drop(x)
-        for block in self.blocks:
-            if self.with_cp and torch.is_grad_enabled():
-                x = cp.checkpoint(block, x, use_reentrant=False)
-            else:
-                x = block(x)
+        x = run_blocks(self.blocks, x, self.with_cp)
         if self.out_type == 'avg':
             return self.fc_norm(x.mean(dim=1))
         x = self.norm(x)
         if self.out_type == 'featmap':
-            if mask is not None:
-                raise ValueError("out_type='featmap' needs every token; "
-                                 'got a mask')
             return x.transpose(1, 2).reshape(x.shape[0], -1, *grid)
         return x
 
-    @staticmethod
-    def _gather_visible(x: Tensor, mask: Tensor) -> Tensor:
-        b, n, c = x.shape
+    def _visible_index(self, x: Tensor, mask: Tensor) -> Tensor:
+        b = x.shape[0]
+        grid = self._grid(x.shape[2], tuple(x.shape[3:]), 'input')
+        n = grid[0] * grid[1] * grid[2]
         if mask.shape != (b, n) or mask.dtype != torch.bool:
             raise ValueError(f'mask must be a bool tensor of shape {(b, n)}, '
                              f'got {mask.dtype} {tuple(mask.shape)}')
-        num_visible = (~mask).sum(dim=1)
-        if (num_visible != num_visible[0]).any():
-            raise ValueError('every sample must have the same number of '
-                             f'visible tokens, got {num_visible.tolist()}')
-        return x[~mask].reshape(b, -1, c)
+        visible = ~mask
+        return kept_index(visible, count_kept(visible, 'visible tokens'))

@@ -2,6 +2,7 @@
 from typing import Dict, List, Optional, Union
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 from torch import Tensor
@@ -35,6 +36,10 @@ class AVADetector(BaseModel):
             the proposal's detection score when the sample carries scores.
         data_preprocessor: defaults to ``ActionDataPreprocessor`` with the
             ImageNet mean/std and ``format_shape='NCTHW'``.
+        size_divisor: pad H and W at the bottom/right (with zeros, i.e. the
+            mean colour after normalisation) up to a multiple of this, e.g.
+            the patch size 16 for AVA's 256 x 341 test frames; boxes keep
+            their coordinates. None: no padding.
     """
 
     def __init__(self,
@@ -43,6 +48,7 @@ class AVADetector(BaseModel):
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
+                 size_divisor: Optional[int] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(
@@ -56,12 +62,19 @@ class AVADetector(BaseModel):
         self.roi_head = MODELS.build(roi_head)
         self.train_cfg = _merge('train_cfg', dict(pos_iou_thr=0.9,
                                                   max_rois=32), train_cfg)
+        self.size_divisor = size_divisor
         self.test_cfg = _merge('test_cfg', dict(multiply_proposal_score=True),
                                test_cfg)
 
     def extract_feat(self, inputs: Tensor) -> Tensor:
         """``(B, C, T, H, W)`` -> backbone feature map ``(B, C', T', H', W')``.
         """
+        if self.size_divisor:
+            height, width = inputs.shape[-2:]
+            pad_h = -height % self.size_divisor
+            pad_w = -width % self.size_divisor
+            if pad_h or pad_w:
+                inputs = F.pad(inputs, (0, pad_w, 0, pad_h))
         feat = self.backbone(inputs)
         if isinstance(feat, (tuple, list)):
             feat = feat[-1]

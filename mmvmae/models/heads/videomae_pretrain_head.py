@@ -1,12 +1,12 @@
 """VideoMAE pixel target (optionally normalised per patch) and its MSE loss."""
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmvmae.registry import MODELS
-from ..utils import patchify
+from ..utils import patchify, take_tokens
 
 
 @MODELS.register_module()
@@ -44,26 +44,35 @@ class VideoMAEPretrainHead(BaseModule):
         self.register_buffer('std', torch.tensor(std).view(shape),
                              persistent=False)
 
-    def patch_pixels(self, inputs: Tensor) -> Tensor:
+    def patch_pixels(self, inputs: Tensor,
+                     index: Optional[Tensor] = None) -> Tensor:
         """Normalised ``(B, C, T, H, W)`` -> ``[0, 1]`` pixels
-        ``(B, N, L, C)`` with ``L = tubelet * patch**2``."""
+        ``(B, N, L, C)`` with ``L = tubelet * patch**2``; with ``index
+        (B, K)`` only those tokens ``(B, K, L, C)``."""
         if inputs.shape[1] != self.mean.shape[1]:
             raise ValueError(f'inputs have {inputs.shape[1]} channels, mean/'
                              f'std have {self.mean.shape[1]}')
-        pixels = (inputs.float() * self.std + self.mean) / 255.
-        return patchify(pixels, self.patch_size, self.tubelet_size)
+        patches = patchify(inputs, self.patch_size, self.tubelet_size)
+        if index is not None:
+            b, n, length, c = patches.shape
+            patches = take_tokens(patches.reshape(b, n, -1),
+                                  index).reshape(b, -1, length, c)
+        std, mean = self.std.view(-1), self.mean.view(-1)  # channel last
+        return (patches.float() * std + mean) / 255.
 
     def patch_stats(self, patches: Tensor) -> Tuple[Tensor, Tensor]:
         """Per token and channel mean and ``unbiased std + eps`` over the
         tubelet pixels of ``(B, N, L, C)``; each ``(B, N, 1, C)``."""
-        mean = patches.mean(dim=2, keepdim=True)
-        std = patches.var(dim=2, unbiased=True, keepdim=True).sqrt()
-        return mean, std + self.eps
+        var, mean = torch.var_mean(patches, dim=2, correction=1,
+                                   keepdim=True)
+        return mean, var.sqrt() + self.eps
 
-    def construct_target(self, inputs: Tensor) -> Tensor:
+    def construct_target(self, inputs: Tensor,
+                         index: Optional[Tensor] = None) -> Tensor:
         """``(B, C, T, H, W)`` -> target ``(B, N, L*C)`` in ``(t, h, w, c)``
-        order."""
-        patches = self.patch_pixels(inputs)
+        order; with ``index (B, K)`` only for those tokens ``(B, K, L*C)``
+        (the statistics are per token, so nothing else is needed)."""
+        patches = self.patch_pixels(inputs, index)
         if self.norm_pix:
             mean, std = self.patch_stats(patches)
             patches = (patches - mean) / std
@@ -79,12 +88,10 @@ class VideoMAEPretrainHead(BaseModule):
             index: token index of each prediction ``(B, M)``.
             weight: ``(B, M)``, 1 for the tokens the loss counts.
         """
-        target = self.construct_target(inputs)
+        target = self.construct_target(inputs, index)
         if pred.shape[-1] != target.shape[-1]:
             raise ValueError(f'pred has {pred.shape[-1]} values per token, '
                              f'the target {target.shape[-1]}')
-        target = target.gather(
-            1, index[..., None].expand(-1, -1, target.shape[-1]))
         per_token = (pred.float() - target).pow(2).mean(dim=-1)
         weight = weight.float()
         loss = (per_token * weight).sum() / weight.sum().clamp(min=1.)

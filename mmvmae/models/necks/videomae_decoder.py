@@ -1,14 +1,14 @@
 """VideoMAE pretraining decoder: visible tokens + mask tokens -> pixels."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmvmae.registry import MODELS
-from ..utils import (Block, check_attn_impl, init_transformer_weights,
-                     sinusoid_position_table)
+from ..utils import (Block, check_attn_impl, check_cp_mode, count_kept,
+                     init_transformer_weights, kept_index, run_blocks,
+                     sinusoid_position_table, take_tokens)
 
 # decoder width / heads / depth of the released recipes, keyed by encoder arch
 DECODER_PRESETS: Dict[str, dict] = {
@@ -41,7 +41,8 @@ class VideoMAEDecoder(BaseModule):
         num_tokens: tokens ``N`` of the full grid (1568 = 8x14x14 for
             16x224x224 input); the size of the decoder's sinusoid table.
         norm_eps: LayerNorm eps.
-        with_cp: activation checkpointing per block.
+        with_cp: activation checkpointing per block: False, True / 'full'
+            or 'selective' (see ``VideoMAEViT``).
         attn_impl: 'sdpa' or 'eager'.
     """
 
@@ -56,11 +57,12 @@ class VideoMAEDecoder(BaseModule):
                  in_pixels: int = 3,
                  num_tokens: int = 1568,
                  norm_eps: float = 1e-6,
-                 with_cp: bool = False,
+                 with_cp: Union[bool, str] = False,
                  attn_impl: str = 'sdpa',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         check_attn_impl(attn_impl)
+        check_cp_mode(with_cp)
         self.num_tokens = num_tokens
         self.with_cp = with_cp
         self.encoder_to_decoder = nn.Linear(in_channels, embed_dims,
@@ -82,7 +84,9 @@ class VideoMAEDecoder(BaseModule):
     def forward(self,
                 x_vis: Tensor,
                 mask: Tensor,
-                decoder_mask: Optional[Tensor] = None
+                decoder_mask: Optional[Tensor] = None,
+                visible_index: Optional[Tensor] = None,
+                pred_index: Optional[Tensor] = None
                 ) -> Tuple[Tensor, Tensor, Tensor]:
         """Predict pixels of the tokens the decoder reconstructs.
 
@@ -91,6 +95,10 @@ class VideoMAEDecoder(BaseModule):
             mask: ``(B, N)`` bool, True = hidden from the encoder.
             decoder_mask: ``(B, N)`` bool, True = dropped by the decoder
                 (V2 dual masking); None for V1.
+            visible_index, pred_index: ``(B, N_vis)`` / ``(B, M)`` ascending
+                positions of the visible tokens and of the tokens to predict
+                (``mask`` for V1, ``~decoder_mask`` for V2), when the caller
+                already built them; computed from the masks otherwise.
 
         Returns:
             ``pred (B, M, P)``, the token index of each prediction
@@ -102,46 +110,30 @@ class VideoMAEDecoder(BaseModule):
         if n != self.num_tokens:
             raise ValueError(f'mask has {n} tokens but the decoder was built '
                              f'with num_tokens={self.num_tokens}')
-        vis_index = self._indices(~mask, 'visible tokens')
-        if x_vis.shape[1] != vis_index.shape[1]:
-            raise ValueError(f'x_vis has {x_vis.shape[1]} tokens, the mask '
-                             f'leaves {vis_index.shape[1]} visible')
         if decoder_mask is not None and decoder_mask.shape != mask.shape:
             raise ValueError(f'decoder_mask must have the shape of mask '
                              f'{tuple(mask.shape)}, got '
                              f'{tuple(decoder_mask.shape)}')
-        predict = mask if decoder_mask is None else ~decoder_mask
-        index = self._indices(predict, 'tokens to predict')
+        if visible_index is None:
+            visible_index = self._indices(~mask, 'visible tokens')
+        if x_vis.shape[1] != visible_index.shape[1]:
+            raise ValueError(f'x_vis has {x_vis.shape[1]} tokens, the mask '
+                             f'leaves {visible_index.shape[1]} visible')
+        if pred_index is None:
+            predict = mask if decoder_mask is None else ~decoder_mask
+            pred_index = self._indices(predict, 'tokens to predict')
         x = self.encoder_to_decoder(x_vis)
-        pos = self.pos_embed.to(x.dtype).expand(b, -1, -1)
+        pos = self.pos_embed.to(x.dtype)
         x = torch.cat([
-            x + _take(pos, vis_index),
-            self.mask_token.to(x.dtype) + _take(pos, index)
+            x + take_tokens(pos, visible_index),
+            self.mask_token.to(x.dtype) + take_tokens(pos, pred_index)
         ], dim=1)
-        for block in self.blocks:
-            if self.with_cp and torch.is_grad_enabled():
-                x = cp.checkpoint(block, x, use_reentrant=False)
-            else:
-                x = block(x)
-        pred = self.head(self.norm(x[:, -index.shape[1]:]))
-        weight = mask.gather(1, index).to(pred.dtype)
-        return pred, index, weight
+        x = run_blocks(self.blocks, x, self.with_cp)
+        pred = self.head(self.norm(x[:, -pred_index.shape[1]:]))
+        weight = mask.gather(1, pred_index).to(pred.dtype)
+        return pred, pred_index, weight
 
     @staticmethod
     def _indices(select: Tensor, what: str) -> Tensor:
         """Indices of the True entries of ``select (B, N)`` as ``(B, K)``."""
-        if select.dtype != torch.bool or select.ndim != 2:
-            raise ValueError(f'masks must be (B, N) bool tensors, got '
-                             f'{select.dtype} {tuple(select.shape)}')
-        counts = select.sum(dim=1)
-        if (counts != counts[0]).any():
-            raise ValueError(f'every sample must have the same number of '
-                             f'{what}, got {counts.tolist()}')
-        b, n = select.shape
-        positions = torch.arange(n, device=select.device).expand(b, n)
-        return positions[select].reshape(b, -1)
-
-
-def _take(x: Tensor, index: Tensor) -> Tensor:
-    """``x (B, N, C)`` at ``index (B, K)`` -> ``(B, K, C)``."""
-    return x.gather(1, index[..., None].expand(-1, -1, x.shape[-1]))
+        return kept_index(select, count_kept(select, what))

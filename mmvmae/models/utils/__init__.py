@@ -10,3 +10,5 @@ __all__ = [
     'init_transformer_weights'
 ]
 from .pretrained_loader import VideoMAEPretrainedInit, load_encoder_weights  # noqa: F401,E501
+from .checkpointing import CP_MODES, check_cp_mode, run_blocks  # noqa: F401,E501
+from .token_index import count_kept, kept_index, take_tokens  # noqa: F401

@@ -1,7 +1,8 @@
 """Cutting videos into tubelet tokens and back, plus the tubelet embedding."""
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -67,12 +68,36 @@ class PatchEmbed3d(nn.Module):
         kernel = (tubelet_size, patch_size, patch_size)
         self.proj = nn.Conv3d(in_channels, embed_dims, kernel, stride=kernel)
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int, int]]:
+    def forward(self, x: Tensor, index: Optional[Tensor] = None
+                ) -> Tuple[Tensor, Tuple[int, int, int]]:
+        """``index (B, K)``: embed only those tokens (a gather of their
+        pixels and one matrix product, instead of the conv over all)."""
         kt, kh, kw = self.proj.kernel_size
         _check_divisible(x, kh, kt)
+        if index is not None:
+            return self._embed_selected(x, index)
         x = self.proj(x)
         grid = tuple(x.shape[2:])
         return x.flatten(2).transpose(1, 2), grid
+
+    def _embed_selected(self, x: Tensor, index: Tensor
+                        ) -> Tuple[Tensor, Tuple[int, int, int]]:
+        kt, kh, kw = self.proj.kernel_size
+        b, c, t, h, w = x.shape
+        grid = (t // kt, h // kh, w // kw)
+        if index.ndim != 2 or index.shape[0] != b:
+            raise ValueError(f'index must be (B={b}, K), got '
+                             f'{tuple(index.shape)}')
+        cells = x.reshape(b, c, grid[0], kt, grid[1], kh, grid[2], kw)
+        ti = index // (grid[1] * grid[2])
+        hi = index // grid[2] % grid[1]
+        wi = index % grid[2]
+        rows = torch.arange(b, device=x.device)[:, None]
+        # advanced indices on separated dims go first: (B, K, C, kt, kh, kw),
+        # the layout of the conv weight
+        pixels = cells[rows, :, ti, :, hi, :, wi, :].flatten(2)
+        return F.linear(pixels, self.proj.weight.flatten(1),
+                        self.proj.bias), grid
 
     def reset_parameters(self) -> None:
         """Initialise like a Linear on the flattened kernel (not named

@@ -1,0 +1,94 @@
+"""Build a model from a config and load a checkpoint into it."""
+from pathlib import Path
+from typing import Optional, Union
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.registry import init_default_scope
+from mmengine.runner.checkpoint import CheckpointLoader
+from torch import nn
+
+from mmvmae.models.utils.pretrained_loader import (resolve_checkpoint,
+                                                   unwrap_state_dict)
+
+
+def default_device() -> str:
+    """``'cuda:0'`` when a GPU is visible, else ``'cpu'``."""
+    return 'cuda:0' if torch.cuda.is_available() else 'cpu'
+
+
+def load_model_weights(model: nn.Module, checkpoint: str) -> str:
+    """Load every weight of ``model`` from ``checkpoint`` (a file, URL or
+    a work dir with ``last_checkpoint``); returns the resolved path.
+
+    Raises ``ValueError`` when the checkpoint does not fit the model exactly
+    (missing, extra or differently shaped weights): it was made for another
+    config, or is in another layout (convert it with
+    ``tools/convert_checkpoint.py``).
+    """
+    path = resolve_checkpoint(checkpoint)
+    # weights_only loading (allowlist in mmvmae.utils.upstream_fixes)
+    raw = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    state = unwrap_state_dict(raw)
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    mismatched = [f'{k}: checkpoint {tuple(state[k].shape)} vs model '
+                  f'{tuple(own[k].shape)}' for k in own
+                  if k in state and state[k].shape != own[k].shape]
+    problems = [f'{len(keys)} {what} (e.g. {keys[:3]})' for what, keys in (
+        ('missing', missing), ('unexpected', unexpected),
+        ('shape mismatches', mismatched)) if keys]
+    if problems:
+        raise ValueError(
+            f'checkpoint {path} does not fit the model of this config: '
+            + '; '.join(problems) + '. Use the config the checkpoint was '
+            'trained with; convert released checkpoints with '
+            'tools/convert_checkpoint.py.')
+    model.load_state_dict(state, strict=True)
+    return path
+
+
+def init_model(config: Union[str, Path, Config],
+               checkpoint: Optional[str] = None,
+               device: Optional[Union[str, torch.device]] = None,
+               cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build the model of ``config`` in eval mode, with weights.
+
+    Args:
+        config: config file or :class:`Config` (a recognizer for
+            classification and features, a ``VideoMAE`` pretraining model
+            for features and reconstruction).
+        checkpoint: mmvmae/mmengine checkpoint file, URL or work dir. None
+            keeps random weights (with a warning).
+        device: e.g. ``'cuda:0'``, ``'cpu'``; defaults to ``default_device()``.
+        cfg_options: overrides merged into the config first.
+
+    Returns:
+        nn.Module: the model, with the config as ``model.cfg``.
+    """
+    import mmvmae
+    from mmvmae.registry import MODELS
+
+    if isinstance(config, (str, Path)):
+        config = Config.fromfile(str(config))
+    elif not isinstance(config, Config):
+        raise TypeError('config must be a file path or an mmengine Config, '
+                        f'got {type(config).__name__}')
+    else:
+        config = config.copy()
+    if cfg_options:
+        config.merge_from_dict(cfg_options)
+    if 'model' not in config:
+        raise ValueError('config has no `model` field')
+    mmvmae.register_all_modules(init_default_scope=False)
+    init_default_scope(config.get('default_scope', 'mmvmae'))
+    model = MODELS.build(config.model)
+    if checkpoint is None:
+        print_log('init_model: no checkpoint given, the model keeps random '
+                  'weights', logger='current', level=30)
+    else:
+        load_model_weights(model, checkpoint)
+    model.cfg = config
+    return model.to(device or default_device()).eval()

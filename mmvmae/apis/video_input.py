@@ -1,0 +1,151 @@
+"""Turn a video (a file or an array of frames) into one model input sample.
+
+The pipelines come from the model's config: the test pipeline for
+multi-view inference, or a single centre view derived from whichever
+pipeline gives the clip sampling (used for features and reconstruction).
+A file goes through the pipeline's own reader; an array of frames replaces
+the reader steps with mmaction2's ``ArrayDecode``.
+"""
+import copy
+import os.path as osp
+from typing import List, Sequence, Tuple, Union
+
+import numpy as np
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import init_default_scope
+
+VideoInput = Union[str, np.ndarray, Sequence[np.ndarray]]
+
+_INIT_STEPS = ('DecordInit', 'OpenCVInit', 'PyAVInit', 'PIMSInit')
+_DECODE_STEPS = ('DecordDecode', 'OpenCVDecode', 'PyAVDecode', 'PIMSDecode')
+# steps of a training pipeline that have no place at inference
+_TRAIN_ONLY = ('MultiScaleCrop', 'RandomResizedCrop', 'RandomCrop', 'Flip',
+               'VideoRandAugment', 'VideoRandomErasing', 'TubeMasking',
+               'RandomMasking', 'RunningCellMasking', 'ColorJitter')
+
+
+class VideoReadError(RuntimeError):
+    """A video file exists but cannot be decoded."""
+
+
+def check_video_file(path: str) -> int:
+    """Open ``path`` with decord and return its frame count.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        VideoReadError: decord cannot read it, or it has no frames.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'video: no file at {path}')
+    import decord
+    try:
+        num_frames = len(decord.VideoReader(path, num_threads=1))
+    except Exception as error:  # decord raises its own DECORDError
+        raise VideoReadError(
+            f'video: cannot decode {path} ({type(error).__name__}: '
+            f'{str(error).splitlines()[0] if str(error) else ""}); is it a '
+            'video file decord/ffmpeg can read?') from None
+    if num_frames < 1:
+        raise VideoReadError(f'video: {path} has no frames')
+    return num_frames
+
+
+def check_frames(frames: Union[np.ndarray, Sequence[np.ndarray]]) -> np.ndarray:
+    """Frames as a ``(T, H, W, 3)`` uint8 RGB array, or ``ValueError``."""
+    array = np.asarray(frames)
+    if array.ndim != 4 or array.shape[-1] != 3 or array.shape[0] < 1:
+        raise ValueError('video: an array of frames must have shape (T, H, '
+                         f'W, 3) with T >= 1 (RGB), got {array.shape}')
+    if array.dtype != np.uint8:
+        raise ValueError('video: frames must be uint8 RGB in [0, 255], got '
+                         f'dtype {array.dtype}')
+    return array
+
+
+def _find_pipeline(cfg: Config, split: str) -> List[dict]:
+    """``cfg.<split>_pipeline`` or ``cfg.<split>_dataloader.dataset.pipeline``
+    (looking through wrapper datasets); ``[]`` when there is none."""
+    if cfg.get(f'{split}_pipeline'):
+        return list(cfg[f'{split}_pipeline'])
+    loader = cfg.get(f'{split}_dataloader') or {}
+    dataset = loader.get('dataset') or {}
+    while 'pipeline' not in dataset and isinstance(dataset.get('dataset'),
+                                                   dict):
+        dataset = dataset['dataset']
+    return list(dataset.get('pipeline') or [])
+
+
+def test_pipeline_cfg(cfg: Config) -> List[dict]:
+    """The config's test (or else val) pipeline."""
+    for split in ('test', 'val'):
+        pipeline = _find_pipeline(cfg, split)
+        if pipeline:
+            return copy.deepcopy(pipeline)
+    raise ValueError('config: no test_pipeline, test_dataloader or '
+                     'val_dataloader pipeline; use views="single"')
+
+
+def single_view_pipeline_cfg(cfg: Config,
+                             input_size: Tuple[int, int]) -> List[dict]:
+    """One clip, one centre crop of ``input_size`` ``(H, W)``.
+
+    Reader and ``SampleFrames`` settings (``clip_len``, ``frame_interval``)
+    come from the test, val or train pipeline, in that order.
+    """
+    for split in ('test', 'val', 'train'):
+        pipeline = _find_pipeline(cfg, split)
+        sampler = [s for s in pipeline if s.get('type') == 'SampleFrames']
+        if sampler:
+            break
+    else:
+        raise ValueError('config: no pipeline with a SampleFrames step to '
+                         'take clip_len/frame_interval from')
+    sampler = dict(copy.deepcopy(sampler[0]), num_clips=1, test_mode=True)
+    init = [s for s in pipeline if s.get('type') in _INIT_STEPS]
+    decode = [s for s in pipeline if s.get('type') in _DECODE_STEPS]
+    height, width = input_size
+    # short side to the larger crop side, so the centre crop always fits
+    resize = dict(type='Resize', scale=(-1, max(height, width)))
+    return [
+        *(init or [dict(type='DecordInit')]), sampler,
+        *(decode or [dict(type='DecordDecode')]), resize,
+        dict(type='CenterCrop', crop_size=(width, height)),
+        dict(type='FormatShape', input_format='NCTHW'),
+        dict(type='PackActionInputs'),
+    ]
+
+
+def _for_array(pipeline: List[dict]) -> List[dict]:
+    """Replace the reader steps by ``ArrayDecode``."""
+    steps = [s for s in pipeline if s.get('type') not in _INIT_STEPS]
+    decoders = [i for i, s in enumerate(steps)
+                if s.get('type') in _DECODE_STEPS]
+    if len(decoders) != 1:
+        raise ValueError('pipeline: expected exactly one decode step '
+                         f'{_DECODE_STEPS} to replace for array input, got '
+                         f'{[s.get("type") for s in steps]}')
+    steps[decoders[0]] = dict(type='ArrayDecode')
+    return steps
+
+
+def prepare_inputs(cfg: Config, video: VideoInput,
+                   pipeline: List[dict]) -> dict:
+    """Run ``pipeline`` on a video file or ``(T, H, W, 3)`` RGB frames and
+    collate it to a batch of one (``inputs`` ``[(V, C, T, H, W)]`` uint8,
+    ``data_samples``)."""
+    bad = [s['type'] for s in pipeline if s.get('type') in _TRAIN_ONLY]
+    if bad:
+        raise ValueError(f'pipeline: training-only steps {bad} in an '
+                         'inference pipeline')
+    init_default_scope(cfg.get('default_scope', 'mmvmae'))
+    if isinstance(video, (str, bytes)) or hasattr(video, '__fspath__'):
+        path = osp.expanduser(str(video))
+        check_video_file(path)
+        data = dict(filename=path, label=-1, start_index=0, modality='RGB')
+    else:
+        frames = check_frames(video)
+        pipeline = _for_array(pipeline)
+        data = dict(array=frames, total_frames=len(frames), label=-1,
+                    start_index=0, modality='RGB')
+    return pseudo_collate([Compose(pipeline)(data)])

@@ -1,0 +1,192 @@
+"""mmvmae.apis on tiny models: checked against mmaction2's own inference,
+manual view averaging, a manual encoder pass and the reconstruction
+formula of the normalised-pixel target."""
+import decord
+import numpy as np
+import pytest
+import torch
+from mmaction.apis import inference_recognizer as mmaction_inference
+from mmengine.dataset import Compose
+
+from mmvmae.apis import (VideoReadError, extract_features,
+                         inference_recognizer, init_model, reconstruct)
+from .tiny_models import (SHARED_VIDEOS, save_tiny, tiny_pretrain_cfg,
+                          tiny_recognizer_cfg, write_video)
+
+MEAN = torch.tensor([123.675, 116.28, 103.53]).view(3, 1, 1, 1)
+STD = torch.tensor([58.395, 57.12, 57.375]).view(3, 1, 1, 1)
+
+
+@pytest.fixture(scope='module')
+def recognizer(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('rec')
+    config, ckpt = save_tiny(tiny_recognizer_cfg(), folder, 'rec')
+    return init_model(str(config), str(ckpt), device='cpu')
+
+
+@pytest.fixture(scope='module')
+def pretrainer(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('pre')
+    config, ckpt = save_tiny(tiny_pretrain_cfg(), folder, 'pre')
+    return init_model(str(config), str(ckpt), device='cpu')
+
+
+@pytest.fixture(scope='module')
+def video(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (20, 48, 80, 3), dtype=np.uint8)
+    return write_video(tmp_path_factory.mktemp('v') / 'clip.mp4', frames)
+
+
+def test_init_model_loads_exact_weights(tmp_path):
+    config, ckpt = save_tiny(tiny_recognizer_cfg(), tmp_path, 'rec')
+    model = init_model(str(config), str(ckpt), device='cpu')
+    saved = torch.load(ckpt, weights_only=True)['state_dict']
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, saved[key])
+    assert not model.training and model.cfg.model.type == 'Recognizer3D'
+
+
+def test_init_model_rejects_checkpoint_of_other_config(tmp_path):
+    _, ckpt = save_tiny(tiny_recognizer_cfg(), tmp_path, 'rec')
+    wider = tiny_recognizer_cfg()
+    wider.model.backbone.arch.embed_dims = 64
+    wider.model.cls_head.in_channels = 64
+    with pytest.raises(ValueError, match='does not fit.*shape mismatches'):
+        init_model(wider, str(ckpt), device='cpu')
+    with pytest.raises(FileNotFoundError, match='no file or work dir'):
+        init_model(wider, str(tmp_path / 'missing.pth'), device='cpu')
+
+
+def test_recognizer_matches_mmaction2_inference(recognizer, video):
+    ours = inference_recognizer(recognizer, str(video)).pred_score
+    pipeline = Compose(recognizer.cfg.test_dataloader.dataset.pipeline)
+    theirs = mmaction_inference(recognizer, str(video), pipeline).pred_score
+    torch.testing.assert_close(ours, theirs)
+    # the same video as an array of decoded frames gives the same scores
+    frames = decord.VideoReader(str(video))[:].asnumpy()
+    torch.testing.assert_close(inference_recognizer(recognizer,
+                                                    frames).pred_score, ours)
+
+
+def test_recognizer_averages_softmax_over_views(recognizer, video):
+    from mmvmae.apis.video_input import prepare_inputs, test_pipeline_cfg
+    data = prepare_inputs(recognizer.cfg, str(video),
+                          test_pipeline_cfg(recognizer.cfg))
+    views = data['inputs'][0].float()  # (V, C, T, H, W) in [0, 255]
+    assert views.shape[0] == 6  # 2 clips x 3 crops
+    with torch.no_grad():
+        logits = recognizer.cls_head(recognizer.backbone((views - MEAN) / STD))
+    expected = logits.softmax(-1).mean(0)
+    score = inference_recognizer(recognizer, str(video)).pred_score
+    torch.testing.assert_close(score, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_short_video_and_odd_sizes_work(recognizer, tmp_path):
+    rng = np.random.default_rng(1)
+    short = write_video(tmp_path / 'short.mp4',
+                        rng.integers(0, 256, (3, 30, 50, 3), dtype=np.uint8))
+    assert len(decord.VideoReader(str(short))) == 3  # < 8 x 2 span
+    score = inference_recognizer(recognizer, str(short)).pred_score
+    assert score.shape == (4,) and torch.isclose(score.sum(), torch.tensor(1.))
+    tall = rng.integers(0, 256, (5, 90, 40, 3), dtype=np.uint8)
+    assert inference_recognizer(recognizer, tall).pred_score.shape == (4,)
+
+
+def test_extract_features_is_the_encoder_on_the_middle_clip(recognizer,
+                                                            pretrainer):
+    rng = np.random.default_rng(2)
+    frames = rng.integers(0, 256, (20, 64, 64, 3), dtype=np.uint8)
+    # test-mode SampleFrames(8, interval 2), one clip from the middle of 20
+    # frames: offset int((20 - 16 + 1) / 2) = 2
+    clip = torch.from_numpy(frames[2:18:2]).permute(3, 0, 1, 2).float()
+    clip = ((clip - MEAN) / STD)[None]
+    features = extract_features(recognizer, frames)
+    with torch.no_grad():
+        torch.testing.assert_close(features, recognizer.backbone(clip))
+        tokens = extract_features(pretrainer, frames)
+        torch.testing.assert_close(tokens, pretrainer.backbone(clip))
+    assert features.shape == (1, 32) and tokens.shape == (1, 4 * 8 * 8, 32)
+    assert extract_features(recognizer, frames, views='test').shape == (6, 32)
+    with pytest.raises(ValueError, match='views must be one of'):
+        extract_features(recognizer, frames, views='all')
+
+
+def _patches(video: torch.Tensor, p: int, t: int) -> torch.Tensor:
+    """(C, T, H, W) -> (N, t*p*p, C) tubelets in (t, h, w) order."""
+    c, frames, h, w = video.shape
+    x = video.reshape(c, frames // t, t, h // p, p, w // p, p)
+    return x.permute(1, 3, 5, 2, 4, 6, 0).reshape(-1, t * p * p, c)
+
+
+def test_reconstruct_follows_the_normalised_pixel_formula(pretrainer):
+    rng = np.random.default_rng(3)
+    frames = rng.integers(0, 256, (20, 64, 64, 3), dtype=np.uint8)
+    state = np.random.get_state()
+    result = reconstruct(pretrainer, frames, mask_ratio=0.75, seed=5)
+    assert np.array_equal(np.random.get_state()[1], state[1])  # untouched
+    assert result.uses_original_patch_stats
+    mask = result.mask  # (4, 8, 8): tube = same spatial mask in every slot
+    assert (mask == mask[:1]).all() and mask[0].sum() == int(0.75 * 64)
+    assert np.array_equal(result.predicted, mask)
+
+    original = torch.from_numpy(frames[2:18:2]).permute(3, 0, 1, 2).float()
+    assert np.array_equal(result.original,
+                          frames[2:18:2])  # 64x64: no resize, no crop
+    flat = torch.from_numpy(mask.reshape(1, -1))
+    with torch.no_grad():
+        x_vis = pretrainer.backbone(((original - MEAN) / STD)[None], flat)
+        pred, index, _ = pretrainer.neck(x_vis, flat, None)
+    # VIDEOMAE.md: target = (x - mean) / (unbiased std + 1e-6) per patch
+    patches = _patches(original / 255., 8, 2)
+    mu = patches.mean(1, keepdim=True)
+    sigma = patches.var(1, unbiased=True, keepdim=True).sqrt() + 1e-6
+    expected = pred[0].reshape(-1, 128, 3) * sigma[index[0]] + mu[index[0]]
+    got = _patches(torch.from_numpy(result.reconstruction).permute(
+        3, 0, 1, 2).float(), 8, 2)
+    expected = (expected * 255).clamp(0, 255).round()
+    assert (got[index[0]] - expected).abs().max() <= 1
+    visible = ~flat[0]
+    assert torch.equal(got[visible], _patches(original, 8, 2)[visible])
+    masked = _patches(torch.from_numpy(result.masked).permute(3, 0, 1, 2),
+                      8, 2)
+    assert (masked[flat[0]] == 128).all()
+    again = reconstruct(pretrainer, frames, mask_ratio=0.75, seed=5)
+    other = reconstruct(pretrainer, frames, mask_ratio=0.75, seed=6)
+    assert np.array_equal(again.mask, mask)
+    assert not np.array_equal(other.mask, mask)
+    agnostic = reconstruct(pretrainer, frames, 0.9, mask_type='random')
+    assert agnostic.mask.sum() == int(0.9 * 256)
+
+
+def test_clear_errors(recognizer, pretrainer, tmp_path):
+    broken = tmp_path / 'broken.mp4'
+    broken.write_bytes(b'not a video at all')
+    with pytest.raises(VideoReadError, match='cannot decode'):
+        inference_recognizer(recognizer, str(broken))
+    with pytest.raises(FileNotFoundError, match='no file at'):
+        extract_features(recognizer, str(tmp_path / 'none.mp4'))
+    with pytest.raises(ValueError, match='uint8'):
+        inference_recognizer(recognizer, np.zeros((4, 8, 8, 3), np.float32))
+    with pytest.raises(ValueError, match=r'\(T, H, W, 3\)'):
+        inference_recognizer(recognizer, np.zeros((4, 8, 8), np.uint8))
+    with pytest.raises(TypeError, match='pretraining model'):
+        reconstruct(recognizer, np.zeros((8, 64, 64, 3), np.uint8))
+    with pytest.raises(TypeError, match='needs a recognizer'):
+        inference_recognizer(pretrainer, np.zeros((8, 64, 64, 3), np.uint8))
+    with pytest.raises(ValueError, match='mask_ratio'):
+        reconstruct(pretrainer, np.zeros((8, 64, 64, 3), np.uint8), 1.5)
+    with pytest.raises(ValueError, match='mask_type'):
+        reconstruct(pretrainer, np.zeros((8, 64, 64, 3), np.uint8), 0.5,
+                    mask_type='block')
+
+
+def test_real_clip(recognizer, pretrainer):
+    path = SHARED_VIDEOS / 'test.avi'
+    if not path.is_file():
+        pytest.skip(f'real test clip not found at {path}')
+    score = inference_recognizer(recognizer, str(path)).pred_score
+    assert torch.isclose(score.sum(), torch.tensor(1.))
+    result = reconstruct(pretrainer, str(path), 0.9)
+    assert result.original.shape == (8, 64, 64, 3)
+    assert abs(result.mask.mean() - int(0.9 * 64) / 64) < 1e-6

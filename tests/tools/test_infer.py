@@ -1,0 +1,71 @@
+"""tools/infer.py on a tiny random recognizer: real and generated clips,
+a clip shorter than the sampling span, an unreadable file."""
+import re
+
+import numpy as np
+import pytest
+
+from apis.tiny_models import (SHARED_VIDEOS, save_tiny, tiny_recognizer_cfg,
+                              write_video)
+from .helpers import run_tool
+
+
+@pytest.fixture(scope='module')
+def model_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('infer')
+    config, ckpt = save_tiny(tiny_recognizer_cfg(), folder, 'rec')
+    labels = folder / 'labels.txt'
+    labels.write_text('left\nright\nup\ndown\n')
+    return folder, str(config), str(ckpt), str(labels)
+
+
+def _scores(stdout: str) -> dict:
+    return {name: float(score) for name, score in
+            re.findall(r'^\d+\. (\S+): ([0-9.]+)$', stdout, re.M)}
+
+
+def test_help():
+    assert 'label-map' in run_tool('infer.py', '--help', cwd=None).stdout
+
+
+def test_top_classes_match_the_api(model_files):
+    from mmvmae.apis import inference_recognizer, init_model
+    folder, config, ckpt, labels = model_files
+    rng = np.random.default_rng(0)
+    short = write_video(folder / 'short.mp4',
+                        rng.integers(0, 256, (5, 36, 60, 3), np.uint8))
+    out = run_tool('infer.py', str(short), config, ckpt, '--label-map',
+                   labels, cwd=folder).stdout
+    scores = _scores(out)
+    assert set(scores) == {'left', 'right', 'up', 'down'}  # top-5 of 4
+    expected = inference_recognizer(init_model(config, ckpt, 'cpu'),
+                                    str(short)).pred_score
+    for index, name in enumerate(['left', 'right', 'up', 'down']):
+        assert abs(scores[name] - float(expected[index])) < 1e-4
+    assert list(scores.values()) == sorted(scores.values(), reverse=True)
+
+
+def test_real_clip_and_top_k(model_files):
+    folder, config, ckpt, _ = model_files
+    clip = SHARED_VIDEOS / 'test.avi'
+    if not clip.is_file():
+        pytest.skip(f'real test clip not found at {clip}')
+    out = run_tool('infer.py', str(clip), config, ckpt, '--top-k', '2',
+                   cwd=folder).stdout
+    assert len(_scores(out)) == 2 and set(_scores(out)) <= {'0', '1', '2',
+                                                            '3'}
+
+
+def test_unreadable_video_and_bad_label_map_fail_clearly(model_files):
+    folder, config, ckpt, _ = model_files
+    broken = folder / 'broken.mp4'
+    broken.write_bytes(b'\x00' * 100)
+    with pytest.raises(AssertionError, match='error: video: cannot decode'):
+        run_tool('infer.py', str(broken), config, ckpt, cwd=folder)
+    bad_map = folder / 'three.txt'
+    bad_map.write_text('a\nb\nc\n')
+    video = write_video(folder / 'ok.mp4',
+                        np.zeros((4, 32, 32, 3), np.uint8))
+    with pytest.raises(AssertionError, match='has 3 names.*4 classes'):
+        run_tool('infer.py', str(video), config, ckpt, '--label-map',
+                 str(bad_map), cwd=folder)

@@ -1,0 +1,409 @@
+"""Speed and memory of mmvmae next to Hugging Face transformers' VideoMAE.
+
+Both models run in this process on the same batch, alternating round by
+round, so the mmvmae/HF ratios hold even on a busy machine. Reported per
+variant (medians over rounds): clips/s, peak memory of one step, counted
+FLOPs, achieved FLOP/s and its ratio to this machine's large-matmul rate
+(model FLOPs utilisation on a GPU).
+
+Methods:
+- FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` on one step (matrix
+  products, convolutions and attention, forward and backward; the CPU
+  attention kernel is added to its table). Elementwise ops and the optimizer
+  are not counted. The matmul rate: the best of a few 2048^3 matmuls.
+- Peak memory: on CUDA ``max_memory_allocated``; on CPU the profiler's
+  allocation events (``profile_memory=True``): each carries the running total
+  of live tensor bytes, its maximum minus the total at the step's start is
+  the step's peak. Both count tensors only (not the allocator's cache or
+  Python objects). ``step peak`` = the most the step adds above the state it
+  starts from (weights and optimizer moments; gradients are freed before each
+  step, so they count); ``state`` is that starting state; the total peak is
+  their sum.
+
+Example (the numbers in docs/performance.md):
+    python tools/analysis/benchmark.py --arch base --task pretrain --batch 2 \
+        --variants plain,dual,cp-selective,cp-full --rounds 3
+"""
+import argparse
+import json
+import statistics
+import time
+from typing import Callable, Dict, List
+
+import torch
+import torch.nn.functional as F
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import (FlopCounterMode, sdpa_backward_flop,
+                                      sdpa_flop)
+
+import mmvmae  # noqa: F401  (before transformers / mmaction)
+from mmvmae.models.backbones.videomae_vit import ARCH_SETTINGS
+from mmvmae.models.necks.videomae_decoder import DECODER_PRESETS
+from mmvmae.registry import MODELS
+
+# 'tiny' is for smoke runs of this script only
+ARCHS = dict(ARCH_SETTINGS, tiny=dict(embed_dims=64, depth=2, num_heads=2,
+                                      mlp_ratio=4., patch_size=16))
+DECODERS = dict(DECODER_PRESETS, tiny=dict(in_channels=64, embed_dims=32,
+                                           num_heads=2, depth=1))
+# mmvmae options per variant name (one model, attributes switched per run)
+VARIANTS = {
+    'plain': dict(),
+    'dual': dict(dual=True),
+    'cp-selective': dict(with_cp='selective'),
+    'cp-full': dict(with_cp=True),
+    'dual-cp-selective': dict(dual=True, with_cp='selective'),
+    'eager': dict(attn_impl='eager'),
+}
+_aten = torch.ops.aten
+CPU_SDPA = {
+    _aten._scaled_dot_product_flash_attention_for_cpu:
+    lambda q, k, v, *a, out_val=None, **kw: sdpa_flop(q, k, v),
+    _aten._scaled_dot_product_flash_attention_for_cpu_backward:
+    lambda g, q, k, v, *a, out_val=None, **kw: sdpa_backward_flop(
+        g, q, k, v),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--arch', default='base', choices=sorted(ARCHS))
+    p.add_argument('--task', default='pretrain',
+                   choices=('pretrain', 'finetune', 'inference'))
+    p.add_argument('--batch', type=int, default=2)
+    p.add_argument('--frames', type=int, default=16)
+    p.add_argument('--size', type=int, default=224)
+    p.add_argument('--mask-ratio', type=float, default=0.9)
+    p.add_argument('--variants', default='plain',
+                   help=f'comma list of mmvmae variants {sorted(VARIANTS)}'
+                   ' (pretrain; the others take plain and cp-*)')
+    p.add_argument('--no-hf', action='store_true', help='mmvmae only')
+    p.add_argument('--rounds', type=int, default=3)
+    p.add_argument('--iters', type=int, default=1, help='steps per round')
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available()
+                   else 'cpu')
+    p.add_argument('--dtype', default='fp32', choices=('fp32', 'bf16'))
+    p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--json', help='also write the results here')
+    args = p.parse_args()
+    args.variants = args.variants.split(',')
+    bad = [v for v in args.variants if v not in VARIANTS]
+    if bad:
+        p.error(f'unknown variants {bad}; choose from {sorted(VARIANTS)}')
+    return args
+
+
+def tube_mask(args, grid, gen) -> torch.Tensor:
+    """(B, N) bool tube mask, True = hidden."""
+    t, h, w = grid
+    n_vis = int(round(h * w * (1 - args.mask_ratio)))
+    masks = []
+    for _ in range(args.batch):
+        spatial = torch.ones(h * w, dtype=torch.bool)
+        spatial[torch.randperm(h * w, generator=gen)[:n_vis]] = False
+        masks.append(spatial.repeat(t))
+    return torch.stack(masks)
+
+
+def running_cell_mask(args, grid, gen) -> torch.Tensor:
+    """(B, N) decoder mask, True = dropped: 2 of every 2x2 cell, shifting
+    with the temporal slot (ratio 0.5)."""
+    t, h, w = grid
+    patterns = torch.tensor([[0, 1, 1, 0], [1, 0, 0, 1], [0, 1, 1, 0],
+                             [1, 0, 0, 1]], dtype=torch.bool)
+    out = []
+    for _ in range(args.batch):
+        phase = int(torch.randint(4, (1, ), generator=gen))
+        slots = []
+        for i in range(t):
+            cell = patterns[(phase + i) % 4].view(2, 2)
+            slots.append(cell.repeat(h // 2 + 1, w // 2 + 1)[:h, :w])
+        out.append(torch.stack(slots).flatten())
+    return torch.stack(out)
+
+
+def build_mmvmae(args, grid):
+    arch = ARCHS[args.arch]
+    n = grid[0] * grid[1] * grid[2]
+    common = dict(img_size=args.size, num_frames=args.frames,
+                  arch={k: arch[k] for k in ('embed_dims', 'depth',
+                                             'num_heads', 'mlp_ratio',
+                                             'patch_size')})
+    if args.task == 'pretrain':
+        return MODELS.build(dict(
+            type='VideoMAE', backbone=dict(type='VideoMAEViT', **common),
+            neck=dict(type='VideoMAEDecoder', num_tokens=n,
+                      **DECODERS[args.arch]),
+            head=dict(type='VideoMAEPretrainHead', norm_pix=True)))
+    backbone = MODELS.build(dict(type='VideoMAEViT', out_type='avg',
+                                 **common))
+    head = MODELS.build(dict(type='VideoMAEClsHead', num_classes=400,
+                             in_channels=arch['embed_dims']))
+    return torch.nn.Sequential(backbone, head)
+
+
+def build_hf(args):
+    from transformers import (VideoMAEConfig, VideoMAEForPreTraining,
+                              VideoMAEForVideoClassification)
+    arch, dec = ARCHS[args.arch], DECODERS[args.arch]
+    cfg = VideoMAEConfig(
+        image_size=args.size, patch_size=arch['patch_size'],
+        num_frames=args.frames, tubelet_size=2,
+        hidden_size=arch['embed_dims'], num_hidden_layers=arch['depth'],
+        num_attention_heads=arch['num_heads'],
+        intermediate_size=int(arch['embed_dims'] * arch['mlp_ratio']),
+        decoder_hidden_size=dec['embed_dims'],
+        decoder_num_hidden_layers=dec['depth'],
+        decoder_num_attention_heads=dec['num_heads'],
+        decoder_intermediate_size=dec['embed_dims'] * 4, qkv_bias=True,
+        norm_pix_loss=True, layer_norm_eps=1e-6, num_labels=400,
+        use_mean_pooling=args.task != 'pretrain',
+        attn_implementation='sdpa')
+    cls = VideoMAEForPreTraining if args.task == 'pretrain' \
+        else VideoMAEForVideoClassification
+    return cls(cfg)
+
+
+def make_step(args, model, optim, run: Callable) -> Callable:
+    """One step: forward (+ backward + optimizer step when training)."""
+    autocast = torch.autocast(args.device, dtype=torch.bfloat16,
+                              enabled=args.dtype == 'bf16')
+    if args.task == 'inference':
+        def step():
+            with torch.inference_mode(), autocast:
+                run()
+        return step
+
+    def step():
+        optim.zero_grad(set_to_none=True)
+        with autocast:
+            loss = run()
+        loss.backward()
+        optim.step()
+    return step
+
+
+def sync(device: str) -> None:
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def peak_step_bytes(step: Callable, device: str) -> int:
+    """Tensor bytes a step adds at its peak above its starting state."""
+    if device.startswith('cuda'):
+        sync(device)
+        start = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        sync(device)
+        return torch.cuda.max_memory_allocated() - start
+    from torch._C._profiler import _EventType
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as p:
+        step()
+    events, todo = [], list(p.profiler.kineto_results.experimental_event_tree())
+    while todo:
+        node = todo.pop()
+        todo.extend(node.children)
+        if node.tag == _EventType.Allocation and \
+                node.extra_fields.device.type == 'cpu':
+            events.append((node.start_time_ns, node.extra_fields))
+    if not events:
+        return 0
+    events.sort(key=lambda e: e[0])
+    first = events[0][1]
+    start = first.total_allocated - first.alloc_size
+    return max(f.total_allocated for _, f in events) - start
+
+
+def state_bytes(model, optim) -> int:
+    tensors = list(model.parameters()) + list(model.buffers())
+    if optim is not None:
+        for s in optim.state.values():
+            tensors += [v for v in s.values() if torch.is_tensor(v)]
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def count_flops(step: Callable) -> int:
+    with FlopCounterMode(display=False, custom_mapping=CPU_SDPA) as counter:
+        step()
+    return counter.get_total_flops()
+
+
+def matmul_rate(device: str, dtype: torch.dtype, n: int = 2048) -> float:
+    """FLOP/s of the best of a few n^3 matmuls."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    best = float('inf')
+    for _ in range(4):
+        sync(device)
+        t = time.perf_counter()
+        a @ a
+        sync(device)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best
+
+
+class Runner:
+    """One benchmarked variant: its step, FLOPs and memory."""
+
+    def __init__(self, name: str, step: Callable, prepare: Callable,
+                 model, optim) -> None:
+        self.name, self._step, self.prepare = name, step, prepare
+        self.model, self.optim = model, optim
+        self.times: List[float] = []
+
+    def step(self) -> None:
+        self.prepare()
+        self._step()
+
+    def timed(self, device: str, iters: int) -> None:
+        self.prepare()
+        sync(device)
+        t = time.perf_counter()
+        for _ in range(iters):
+            self._step()
+        sync(device)
+        self.times.append((time.perf_counter() - t) / iters)
+
+
+def setup(args) -> List[Runner]:
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
+    device, patch = args.device, ARCHS[args.arch]['patch_size']
+    grid = (args.frames // 2, args.size // patch, args.size // patch)
+    video = torch.randn(args.batch, 3, args.frames, args.size, args.size,
+                        generator=gen).to(device)
+    labels = torch.randint(400, (args.batch, ), generator=gen).to(device)
+    mask = tube_mask(args, grid, gen).to(device)
+    dmask = running_cell_mask(args, grid, gen).to(device)
+    train = args.task != 'inference'
+
+    def optimizer(model):
+        if not train:
+            return None
+        return torch.optim.AdamW(model.parameters(), lr=1e-4,
+                                 betas=(0.9, 0.95), weight_decay=0.05,
+                                 fused=True)
+
+    ours = build_mmvmae(args, grid).to(device).train(train)
+    ours_optim = optimizer(ours)
+    runners = []
+    for name in args.variants:
+        opts = VARIANTS[name]
+        if args.task != 'pretrain' and set(opts) - {'with_cp', 'attn_impl'}:
+            raise SystemExit(f'variant {name} is for --task pretrain')
+
+        def prepare(opts=opts):
+            for m in ours.modules():
+                if hasattr(m, 'with_cp'):
+                    m.with_cp = opts.get('with_cp', False)
+                if hasattr(m, 'attn_impl'):
+                    m.attn_impl = opts.get('attn_impl', 'sdpa')
+
+        if args.task == 'pretrain':
+            samples = [_sample(mask[i], dmask[i] if opts.get('dual') else
+                               None) for i in range(args.batch)]
+
+            def run(samples=samples):
+                return ours(video, samples, mode='loss')['loss']
+        else:
+            def run():
+                logits = ours(video)
+                return F.cross_entropy(logits.float(), labels) if train \
+                    else logits
+        runners.append(Runner(f'mmvmae {name}',
+                              make_step(args, ours, ours_optim, run),
+                              prepare, ours, ours_optim))
+    if not args.no_hf:
+        hf = build_hf(args).to(device).train(train)
+        hf_optim = optimizer(hf)
+        hf_video = video.transpose(1, 2).contiguous()  # (B, T, C, H, W)
+        if args.task == 'pretrain':
+            def run():
+                return hf(pixel_values=hf_video, bool_masked_pos=mask).loss
+        else:
+            def run():
+                out = hf(pixel_values=hf_video,
+                         labels=labels if train else None)
+                return out.loss if train else out.logits
+        runners.append(Runner('HF transformers',
+                              make_step(args, hf, hf_optim, run),
+                              lambda: None, hf, hf_optim))
+    return runners
+
+
+def _sample(mask, dmask):
+    from mmaction.structures import ActionDataSample
+    sample = ActionDataSample()
+    sample.set_field(mask.cpu(), 'mask')
+    if dmask is not None:
+        sample.set_field(dmask.cpu(), 'decoder_mask')
+    return sample
+
+
+def main() -> None:
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dtype = torch.bfloat16 if args.dtype == 'bf16' else torch.float32
+    runners = setup(args)
+    for r in runners:  # warm-up (creates the optimizer state)
+        r.step()
+        r.step()
+    rates = [matmul_rate(args.device, dtype)]
+    for _ in range(args.rounds):  # alternating rounds
+        for r in runners:
+            r.timed(args.device, args.iters)
+    rates.append(matmul_rate(args.device, dtype))
+    rate = max(rates)
+    load = open('/proc/loadavg').read().split()[0] \
+        if args.device == 'cpu' else '-'
+    results: Dict[str, dict] = {}
+    for r in runners:
+        r.prepare()
+        flops = count_flops(r._step)
+        peak = peak_step_bytes(r._step, args.device)
+        sec = statistics.median(r.times)
+        results[r.name] = dict(
+            s_per_step=sec, clips_per_s=args.batch / sec,
+            step_peak_mib=peak / 2**20,
+            state_mib=state_bytes(r.model, r.optim) / 2**20,
+            gflop_per_step=flops / 1e9, gflop_per_s=flops / sec / 1e9,
+            matmul_fraction=flops / sec / rate,
+            times=r.times)
+    report(args, results, rate, load)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(args=vars(args), matmul_gflops=rate / 1e9,
+                           load=load, results=results), f, indent=2)
+
+
+def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
+    print(f'{args.task} {args.arch} {args.frames}x{args.size} batch '
+          f'{args.batch}, {args.device} {args.dtype}, '
+          f'{torch.get_num_threads()} threads, torch {torch.__version__}; '
+          f'{args.rounds} alternating rounds x {args.iters} steps, medians; '
+          f'load average {load}; matmul rate {rate / 1e9:.0f} GFLOP/s')
+    hf = results.get('HF transformers')
+    head = (f'{"variant":<28}{"s/step":>8}{"clips/s":>9}{"step peak MiB":>15}'
+            f'{"state MiB":>11}{"GFLOP":>8}{"GFLOP/s":>9}{"of matmul":>11}')
+    if hf:
+        head += f'{"time/HF":>9}{"peak/HF":>9}'
+    print(head)
+    for name, r in results.items():
+        line = (f'{name:<28}{r["s_per_step"]:>8.3f}{r["clips_per_s"]:>9.2f}'
+                f'{r["step_peak_mib"]:>15.0f}{r["state_mib"]:>11.0f}'
+                f'{r["gflop_per_step"]:>8.0f}{r["gflop_per_s"]:>9.0f}'
+                f'{r["matmul_fraction"]:>10.0%} ')
+        if hf:
+            line += (f'{r["s_per_step"] / hf["s_per_step"]:>9.2f}'
+                     f'{r["step_peak_mib"] / max(hf["step_peak_mib"], 1):>9.2f}')
+        print(line)
+    print('step peak: the most tensor memory a step adds above its start '
+          '(weights + optimizer moments = state); total peak = state + step '
+          'peak. CPU: profiler allocation events; CUDA: '
+          'max_memory_allocated. FLOPs: FlopCounterMode (matmul, conv, '
+          'attention).')
+
+
+if __name__ == '__main__':
+    main()
