@@ -392,7 +392,7 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
     for name, r in results.items():
         line = (f'{name:<28}{r["s_per_step"]:>8.3f}{r["clips_per_s"]:>9.2f}'
                 f'{r["step_peak_mib"]:>15.0f}{r["state_mib"]:>11.0f}'
-                f'{r["gflop_per_step"]:>8.0f}{r["gflop_per_s"]:>9.0f}'
+                f'{r["gflop_per_step"]:>8.4g}{r["gflop_per_s"]:>9.4g}'
                 f'{r["matmul_fraction"]:>10.0%} ')
         if hf:
             line += (f'{r["s_per_step"] / hf["s_per_step"]:>9.2f}'
