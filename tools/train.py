@@ -67,7 +67,7 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
                              'dict(base_batch_size=...) in the config')
         cfg.auto_scale_lr.enable = True
     # mmengine's Runner needs a `seed` key (None draws a random seed)
-    randomness = dict(seed=None, **(cfg.get('randomness') or {}))
+    randomness = {'seed': None, **(cfg.get('randomness') or {})}
     if args.seed is not None:
         randomness['seed'] = args.seed
     if args.diff_rank_seed:
