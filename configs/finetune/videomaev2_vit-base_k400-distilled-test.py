@@ -1,7 +1,7 @@
 # VideoMAE V2 distilled ViT-B/16 (from ViT-g), fine-tuned on Kinetics-400: test
 # only, 16x5x3 views (reported top-1 86.6). Convert the released checkpoint
 # first (python tools/convert_checkpoint.py --help), then
-#   python tools/test.py THIS_CONFIG --cfg-options load_from=CONVERTED.pth
+#   python tools/test.py THIS_CONFIG CONVERTED.pth
 _base_ = [
     '../_base_/models/videomae_vit-base_recognizer.py',
     '../_base_/datasets/k400_finetune.py', '../_base_/default_runtime.py'

@@ -1,4 +1,4 @@
-"""A small generated AVA-style dataset, so the detection demo needs no download.
+"""A small generated AVA-style dataset: the detection demo needs no download.
 
 Each video shows two textured shapes ("persons") moving in straight lines
 (drawn by ``demo_data.render_clip``). Every second from ``TIMESTAMP_START + 1``

@@ -52,7 +52,8 @@ def test_demo_tests_and_dumps_pkl_and_csv(trained):
     proc = _run([str(REPO / 'tools' / 'test.py'), str(CONFIG),
                  str(work / 'epoch_1.pth'), '--work-dir', str(work),
                  '--dump', str(dump), '--cfg-options',
-                 'test_dataloader.num_workers=0', 'model.backbone.arch.depth=1',
+                 'test_dataloader.num_workers=0',
+                 'model.backbone.arch.depth=1',
                  f'test_evaluator.0.out_csv={out_csv}'], cwd)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert 'mAP/overall' in proc.stdout + proc.stderr

@@ -4,6 +4,7 @@ import re
 import pytest
 import torch
 
+from mmvmae.models.utils import sinusoid_position_table
 from mmvmae.models.utils.pretrained_loader import load_encoder_weights
 from mmvmae.registry import MODELS
 
@@ -39,7 +40,7 @@ def save_pretrain(path, encoder, layout='mmvmae'):
     else:  # original release: `model`, `encoder.*`, a stored table
         ckpt = {'model': {
             **{f'encoder.{k}': v for k, v in state.items()},
-            'encoder.pos_embed': torch.zeros(1, 32, 32),
+            'encoder.pos_embed': sinusoid_position_table(32, 32),
             'encoder_to_decoder.weight': torch.zeros(16, 32),
             'decoder.blocks.0.norm1.weight': torch.ones(16)}}
     torch.save(ckpt, path)
@@ -84,6 +85,15 @@ def test_stored_position_table_is_dropped_with_a_note(tmp_path):
     assert any('pos_embed' in note for note in report['notes'])
     assert any('decoder' in note or 'encoder_to_decoder' in note
                for note in report['notes'])
+
+
+def test_learned_position_table_is_refused(tmp_path):
+    save_pretrain(tmp_path / 'c.pth', backbone(), layout='original')
+    ckpt = torch.load(tmp_path / 'c.pth')
+    ckpt['model']['encoder.pos_embed'] += 0.01  # no longer the fixed table
+    torch.save(ckpt, tmp_path / 'c.pth')
+    with pytest.raises(ValueError, match='not the fixed sinusoid table'):
+        load_encoder_weights(backbone(), str(tmp_path / 'c.pth'))
 
 
 def test_32_frames_from_16_frame_checkpoint(tmp_path):

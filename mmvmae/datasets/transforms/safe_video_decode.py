@@ -65,7 +65,7 @@ class SafeVideoDecode(BaseTransform):
             if out is not None and not len(out.get('imgs', ())):
                 raise ValueError('no frames decoded')
         except Exception as error:  # any reader error means "bad video"
-            self._failed(path, f'{type(error).__name__}: {error}')
+            self._failed(path, f'{type(error).__name__}: {str(error)[:200]}')
             return None
         if out is None:
             self._failed(path, 'a reading step returned None')

@@ -19,9 +19,11 @@ from typing import Dict, List, Tuple
 from mmengine.logging import print_log
 from mmengine.model.weight_init import update_init_info
 from mmengine.runner.checkpoint import CheckpointLoader
+import torch
 from torch import Tensor, nn
 
 from mmvmae.registry import WEIGHT_INITIALIZERS
+from .position_embedding import sinusoid_position_table
 
 _WRAPPERS = ('state_dict', 'model', 'module')
 _ENCODER_PREFIXES = ('backbone.', 'encoder.')
@@ -106,9 +108,17 @@ def encoder_state_dict(
         notes.append(f'dropped {len(dropped)} non-encoder entries '
                      f'(decoder/head: {groups})')
     if 'pos_embed' in encoder:
-        shape = tuple(encoder.pop('pos_embed').shape)
+        table = encoder.pop('pos_embed').float()
+        table = table.reshape(-1, table.shape[-1])
+        expected = sinusoid_position_table(*table.shape)[0]
+        if not torch.allclose(table, expected, atol=1e-4, rtol=0):
+            raise ValueError(
+                f'checkpoint: the stored pos_embed {tuple(table.shape)} is '
+                'not the fixed sinusoid table; a learned position embedding '
+                'has no place in VideoMAEViT, which uses the fixed table')
         notes.append(f'dropped the stored fixed position table pos_embed '
-                     f'{shape}: the backbone builds its own for its input')
+                     f'{tuple(table.shape)} (verified equal to the sinusoid '
+                     'table): the backbone builds its own for its input')
     return encoder, notes
 
 

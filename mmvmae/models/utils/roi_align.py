@@ -104,7 +104,8 @@ def roi_align_pytorch(feat: Tensor,
     batch, channels, height, width = feat.shape
     rois = rois.to(feat.dtype).detach()
     offset = 0.5 if aligned else 0.0
-    x1, y1, x2, y2 = (rois[:, i] * spatial_scale - offset for i in (1, 2, 3, 4))
+    x1, y1, x2, y2 = (rois[:, i] * spatial_scale - offset
+                      for i in (1, 2, 3, 4))
     roi_w, roi_h = x2 - x1, y2 - y1
     if not aligned:  # mmcv forces at least 1 pixel in the legacy mode
         roi_w, roi_h = roi_w.clamp(min=1.0), roi_h.clamp(min=1.0)

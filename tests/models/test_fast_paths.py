@@ -1,0 +1,181 @@
+"""Every fast path gives the results of the plain path."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper
+
+from mmvmae.models.utils import (PatchEmbed3d, count_kept, kept_index,
+                                 take_tokens)
+from mmvmae.registry import MODELS
+
+from .test_videomae import batch, build
+
+CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
+
+
+def loss_and_grads(model, data):
+    model.zero_grad(set_to_none=True)
+    loss = model(**data, mode='loss')['loss']
+    loss.backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters()
+             if p.grad is not None}
+    return loss.detach(), grads
+
+
+def assert_same(a, b, **tol):
+    torch.testing.assert_close(a[0], b[0], **tol)
+    assert a[1].keys() == b[1].keys() and len(a[1]) > 10
+    for name in a[1]:
+        torch.testing.assert_close(a[1][name], b[1][name], **tol, msg=name)
+
+
+@pytest.mark.parametrize('dual', [False, True])
+@pytest.mark.parametrize('option', [dict(attn_impl='eager'),
+                                    dict(with_cp=True),
+                                    dict(with_cp='selective')])
+def test_options_match_plain_path(option, dual):
+    keep = 16 if dual else None
+    plain = build().train()
+    data = batch(plain, decoder_keep=keep)
+    fast = build(**option).train()
+    fast.load_state_dict(plain.state_dict())
+    assert_same(loss_and_grads(fast, data), loss_and_grads(plain, data),
+                atol=1e-5, rtol=1e-4)
+
+
+def test_bad_checkpoint_mode():
+    with pytest.raises(ValueError, match='with_cp'):
+        build(with_cp='some')
+
+
+def test_kept_index_matches_boolean_indexing():
+    gen = torch.Generator().manual_seed(0)
+    select = torch.zeros(3, 40, dtype=torch.bool)
+    for row in select:
+        row[torch.randperm(40, generator=gen)[:11]] = True
+    count = count_kept(select, 'tokens')
+    expected = torch.arange(40).expand(3, 40)[select].reshape(3, -1)
+    assert count == 11
+    assert torch.equal(kept_index(select, count), expected)
+    select[0, select[0].nonzero()[0]] = False
+    with pytest.raises(ValueError, match='same number of tokens'):
+        count_kept(select, 'tokens')
+
+
+def test_patch_embed_of_selected_tokens_equals_conv():
+    torch.manual_seed(0)
+    embed = PatchEmbed3d(3, 24, patch_size=8, tubelet_size=2)
+    video = torch.randn(2, 3, 4, 32, 24)  # grid (2, 4, 3)
+    index = torch.stack([torch.randperm(24)[:7].sort().values
+                         for _ in range(2)])
+    full, grid = embed(video)
+    part, part_grid = embed(video, index)
+    assert part_grid == grid == (2, 4, 3)
+    torch.testing.assert_close(part, take_tokens(full, index), atol=1e-5,
+                               rtol=1e-5)
+
+
+def test_target_of_selected_tokens_equals_full_target():
+    head = MODELS.build(dict(type='VideoMAEPretrainHead', patch_size=8))
+    video = torch.randn(2, 3, 4, 32, 32)
+    index = torch.stack([torch.randperm(32)[:20].sort().values
+                         for _ in range(2)])
+    full = head.construct_target(video)
+    torch.testing.assert_close(head.construct_target(video, index),
+                               take_tokens(full, index))
+    # the per-token statistics, by the formula of VIDEOMAE.md
+    patches = head.patch_pixels(video)
+    std = patches.std(dim=2, unbiased=True, keepdim=True) + 1e-6
+    expected = ((patches - patches.mean(dim=2, keepdim=True)) / std)
+    torch.testing.assert_close(full, expected.flatten(2))
+
+
+def test_compiled_train_step_matches_eager():
+    """What mmengine's ``compile`` setting does: compile ``train_step``.
+    ``aot_eager`` traces forward and backward like inductor but skips code
+    generation, which takes minutes on a 2-core CPU."""
+    torch._dynamo.reset()
+    eager, compiled = build().train(), build().train()
+    compiled.load_state_dict(eager.state_dict())
+    compiled.train_step = torch.compile(compiled.train_step,
+                                        backend='aot_eager')
+    for model in (eager, compiled):
+        wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+        model.losses = [model.train_step(batch(model, seed=s), wrapper)
+                        ['loss'] for s in range(2)]
+    torch.testing.assert_close(torch.stack(compiled.losses),
+                               torch.stack(eager.losses), atol=1e-5,
+                               rtol=1e-4)
+    assert compiled.losses[0] != compiled.losses[1]
+
+
+def test_model_compute_has_no_graph_break():
+    """With the token indices given, encoder, decoder and loss trace as one
+    graph: the visible-token count is static."""
+    torch._dynamo.reset()
+    model = build().train()
+    data = batch(model)
+    video = data['inputs'][:, 0]
+    mask = torch.stack([torch.from_numpy(s.mask)
+                        for s in data['data_samples']])
+    n_vis = count_kept(~mask, 'visible tokens')
+    vis, pred = kept_index(~mask, n_vis), kept_index(mask, 32 - n_vis)
+
+    def step(video, mask, vis, pred):
+        x = model.backbone(video, visible_index=vis)
+        out = model.neck(x, mask, None, vis, pred)
+        return model.head.loss(out[0], video, out[1], out[2])['loss']
+
+    explained = torch._dynamo.explain(step)(video, mask, vis, pred)
+    assert explained.graph_break_count == 0, explained.break_reasons
+    compiled = torch.compile(step, backend='aot_eager', fullgraph=True)
+    torch.testing.assert_close(compiled(video, mask, vis, pred),
+                               step(video, mask, vis, pred))
+
+
+def test_compiled_finetune_backbone_matches_eager():
+    torch._dynamo.reset()
+    backbone = MODELS.build(dict(
+        type='VideoMAEViT', img_size=32, num_frames=4, patch_size=8,
+        arch=dict(embed_dims=32, depth=2, num_heads=2), out_type='avg'))
+    video = torch.randn(2, 3, 4, 32, 32)
+    compiled = torch.compile(backbone, backend='aot_eager', fullgraph=True)
+    out = compiled(video)
+    out.sum().backward()
+    torch.testing.assert_close(out, backbone(video))
+
+
+def test_bf16_autocast_is_close():
+    """What ``AmpOptimWrapper(dtype='bfloat16')`` wraps the forward in (the
+    wrapper itself refuses to run on CPU)."""
+    model = build().train()
+    data = batch(model)
+    ref = model(**data, mode='loss')['loss']
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        loss = model(**data, mode='loss')['loss']
+    assert loss.dtype == torch.float32  # the loss is computed in fp32
+    torch.testing.assert_close(loss, ref, rtol=3e-2, atol=0)
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+@pytest.mark.parametrize('name,wrapper', [
+    ('pretrain/videomae_vit-base_k400-pretrain-800e_bf16.py',
+     dict(type='AmpOptimWrapper', dtype='bfloat16')),
+    ('pretrain/videomae_vit-base_k400-pretrain-800e_fp16.py',
+     dict(type='AmpOptimWrapper', loss_scale='dynamic')),
+])
+def test_amp_configs(name, wrapper):
+    cfg = Config.fromfile(CONFIGS / name)
+    for key, value in wrapper.items():
+        assert cfg.optim_wrapper[key] == value
+    assert cfg.optim_wrapper.optimizer.type == 'AdamW'
+
+
+def test_compile_config():
+    cfg = Config.fromfile(
+        CONFIGS / 'pretrain/videomae_vit-base_k400-pretrain-800e_compile.py')
+    assert cfg.compile and cfg.model.backbone.arch == 'base'
