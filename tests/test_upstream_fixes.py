@@ -177,3 +177,56 @@ def test_fixes_are_idempotent():
     upstream_fixes.apply_upstream_fixes()
     upstream_fixes.apply_upstream_fixes()
     assert upstream_fixes._APPLIED
+
+
+class _RepeatedToyDataset(_ToyDataset):
+    num_repeats = 3  # as RepeatedSamplingDataset: 3 clips per item
+
+
+@pytest.mark.parametrize('dataset, repeats', [(_ToyDataset(), 1),
+                                              (_RepeatedToyDataset(), 3)])
+def test_auto_scale_lr_counts_accumulation_and_repeats(tmp_path, dataset,
+                                                       repeats):
+    # mmengine scales by world_size x batch_size only; the fix
+    # (fix_auto_scale_lr_accumulation) also counts accumulative_counts and
+    # the dataset's num_repeats: batch 4 x 2 accumulations x repeats clips
+    # per step against a base of 16 clips.
+    runner = Runner(
+        model=_ToyModel(), work_dir=str(tmp_path),
+        train_dataloader=dict(dataset=dataset, batch_size=4,
+                              sampler=dict(type='DefaultSampler'),
+                              collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1),
+                           accumulative_counts=2),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        auto_scale_lr=dict(enable=True, base_batch_size=16),
+        default_scope='mmengine')
+    runner._train_dataloader = runner.build_dataloader(
+        runner._train_dataloader)
+    wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    runner.scale_lr(wrapper, runner.auto_scale_lr)
+    lr = wrapper.optimizer.param_groups[0]['lr']
+    assert lr == pytest.approx(0.1 * 1 * 4 * 2 * repeats / 16)
+
+
+def test_init_dist_without_cuda(monkeypatch):
+    # mmengine's init_dist calls torch.cuda.set_device even for gloo, which
+    # fails on CPU-only torch builds (fixed by fix_cpu_init_dist)
+    import socket
+
+    import torch.distributed as torch_dist
+    from mmengine.dist import get_world_size, init_dist
+    if torch.cuda.is_available():
+        pytest.skip('the failure needs a machine without CUDA')
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    for key, value in dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+                           MASTER_ADDR='127.0.0.1',
+                           MASTER_PORT=str(port)).items():
+        monkeypatch.setenv(key, value)
+    init_dist('pytorch', backend='gloo')
+    try:
+        assert get_world_size() == 1
+    finally:
+        torch_dist.destroy_process_group()

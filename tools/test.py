@@ -7,6 +7,9 @@ from mmengine.config import Config, DictAction
 
 import mmvmae
 from mmvmae.engine.runner_setup import build_runner, merge_common_args
+from mmvmae.utils.config_check import (check_checkpoint_fits,
+                                       load_checkpoint_safely,
+                                       unknown_type_message)
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,8 +53,21 @@ def main() -> None:
             cfg.test_evaluator = [evaluator, dump_metric]
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    runner = build_runner(cfg)
-    runner.test()
+    try:
+        checkpoint = load_checkpoint_safely(args.checkpoint)
+        runner = build_runner(cfg)
+        check_checkpoint_fits(runner.model, checkpoint, args.checkpoint)
+        del checkpoint
+        runner.test()
+    except ValueError as error:
+        if not str(error).startswith(('refused to load', args.checkpoint)):
+            raise
+        raise SystemExit(f'error: {error}') from None
+    except KeyError as error:
+        message = unknown_type_message(error, cfg)
+        if message is None:
+            raise
+        raise SystemExit(f'error: {message}') from None
 
 
 if __name__ == '__main__':

@@ -25,8 +25,7 @@ log_level = 'INFO'
 load_from = None
 resume = False
 
-# True: every training sample draws its crops/masks from (seed, epoch, index)
-# only, whatever the number of processes or workers, and resumes replay them
-# (docs/distributed.md). Off by default: it changes the sampler and wraps the
-# dataset.
-sample_seeding = False
+# Every training sample draws its crops/masks from (seed, epoch, index) only,
+# whatever the number of processes or workers, fresh each epoch, and replayed
+# after a resume (docs/distributed.md). False: mmengine's per-worker seeding.
+sample_seeding = True

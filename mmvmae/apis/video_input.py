@@ -51,7 +51,8 @@ def check_video_file(path: str) -> int:
     return num_frames
 
 
-def check_frames(frames: Union[np.ndarray, Sequence[np.ndarray]]) -> np.ndarray:
+def check_frames(
+        frames: Union[np.ndarray, Sequence[np.ndarray]]) -> np.ndarray:
     """Frames as a ``(T, H, W, 3)`` uint8 RGB array, or ``ValueError``."""
     array = np.asarray(frames)
     if array.ndim != 4 or array.shape[-1] != 3 or array.shape[0] < 1:

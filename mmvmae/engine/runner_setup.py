@@ -42,7 +42,20 @@ def prepare_train_cfg(cfg: Config) -> Config:
     stop on a non-finite loss, and ``sample_seeding=True`` turned into the
     per-sample seeded sampler and dataset (``docs/robustness.md``,
     ``docs/distributed.md``)."""
-    use_finite_loss_wrappers(cfg.get('optim_wrapper'))
+    optim_wrapper = cfg.get('optim_wrapper')
+    use_finite_loss_wrappers(optim_wrapper)
+    strategy = cfg.get('strategy') or {}
+    if strategy.get('type') == 'FSDPStrategy' and optim_wrapper and \
+            optim_wrapper.get('type') == 'FiniteLossAmpOptimWrapper':
+        optim_wrapper.setdefault('use_fsdp', True)  # as mmengine does
+    if strategy.get('type') == 'FSDPStrategy' and optim_wrapper and \
+            (optim_wrapper.get('clip_grad') or {}).get('max_norm'):
+        # mmengine clips each rank's FSDP shard by its own norm
+        raise ValueError(
+            'optim_wrapper.clip_grad with max_norm is not supported with '
+            "strategy FSDPStrategy (mmengine 0.10.7 clips each rank's shard "
+            'separately); remove clip_grad or use DeepSpeedStrategy with '
+            'gradient_clipping (docs/distributed.md)')
     if cfg.get('sample_seeding', False):
         enable_sample_seeding(cfg.get('train_dataloader'))
     return cfg

@@ -288,7 +288,9 @@ def fix_auto_scale_lr_accumulation() -> None:
     ``world_size x batch_size x accumulative_counts x num_repeats`` clips.
     ``num_repeats`` comes from the training dataset (``Runner``) or, for
     ``FlexibleRunner`` whose strategy does not see the dataset, from
-    ``auto_scale_lr.num_repeats``.
+    ``auto_scale_lr.num_repeats``. ``DeepSpeedStrategy`` ignored
+    ``auto_scale_lr`` altogether; it now scales too (counting DeepSpeed's
+    ``gradient_accumulation_steps``).
     """
     from mmengine._strategy.base import BaseStrategy
     from mmengine.logging import print_log
@@ -330,10 +332,30 @@ def fix_auto_scale_lr_accumulation() -> None:
             return
         _log_and_rescale(self.optim_wrapper, None, cfg, self.world_size,
                          self.dispatch_kwargs['train_micro_batch_size_per_gpu'])
+        # DeepSpeed accumulates by its own config, not accumulative_counts
+        steps = getattr(self, 'config', {}).get('gradient_accumulation_steps')
+        if steps and steps > 1:
+            _rescale(self.optim_wrapper, steps)
 
     scale_lr._mmvmae_fixed = True
     Runner.scale_lr = scale_lr
     BaseStrategy._scale_lr = _scale_lr
+
+    # DeepSpeedStrategy.prepare never calls _scale_lr: auto_scale_lr was
+    # silently ignored. Scale right after its optimizer is built (before the
+    # parameter schedulers read the lr).
+    try:
+        from mmengine._strategy.deepspeed import DeepSpeedStrategy
+    except ImportError:
+        return
+    build = DeepSpeedStrategy.build_optim_wrapper
+
+    def build_optim_wrapper(self, optim_wrapper, model=None):
+        self.optim_wrapper = build(self, optim_wrapper, model)
+        self._scale_lr()
+        return self.optim_wrapper
+
+    DeepSpeedStrategy.build_optim_wrapper = build_optim_wrapper
 
 
 def fix_cpu_init_dist() -> None:

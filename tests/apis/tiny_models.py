@@ -7,8 +7,9 @@ import torch
 from mmengine.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEMO_FINETUNE = REPO_ROOT / 'configs/finetune/videomae_vit-tiny_demo-finetune.py'
-DEMO_PRETRAIN = REPO_ROOT / 'configs/pretrain/videomae_vit-tiny_demo-pretrain.py'
+CONFIGS = REPO_ROOT / 'configs'
+DEMO_FINETUNE = CONFIGS / 'finetune' / 'videomae_vit-tiny_demo-finetune.py'
+DEMO_PRETRAIN = CONFIGS / 'pretrain' / 'videomae_vit-tiny_demo-pretrain.py'
 SHARED_VIDEOS = REPO_ROOT / '..' / 'shared' / 'data' / 'videos'
 TINY_ARCH = dict(embed_dims=32, depth=1, num_heads=2, patch_size=8)
 

@@ -122,16 +122,19 @@ def test_configs_build_and_run(name, bench):
             dataset_cfg['ann_file'] = 'train_25pct.txt'
         sample = DATASETS.build(dataset_cfg)[0]
         assert tuple(sample['inputs'].shape) == (views, 3, 8, 32, 32)
-    batch = model.data_preprocessor(
-        dict(inputs=[sample['inputs']], data_samples=[sample['data_samples']]),
-        training=False)
     with torch.no_grad():
         if 'pretrain' in name:
             mask = torch.as_tensor(sample['data_samples'].mask)
             ratio = float(name.rsplit('mask', 1)[1])
             assert mask.sum() == 4 * int(ratio * 16)  # tube: 16 per slot
-            feats = model.backbone(batch['inputs'], mask[None])
-            assert feats.shape[1] == 64 - mask.sum()
+            losses = model(**model.data_preprocessor(
+                dict(inputs=[sample['inputs']] * 2,
+                     data_samples=[sample['data_samples']] * 2), True),
+                mode='loss')
+            assert all(torch.isfinite(v) for v in losses.values())
         else:
+            batch = model.data_preprocessor(
+                dict(inputs=[sample['inputs']],
+                     data_samples=[sample['data_samples']]), False)
             scores = model(**batch, mode='predict')[0].pred_score
             assert scores.shape == (len(CLASSES), )

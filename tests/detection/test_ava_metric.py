@@ -1,4 +1,4 @@
-"""Frame mAP@0.5 through mmaction2's AVA evaluation on a hand-made case."""
+"""``AVAFrameMAP`` (frame mAP@0.5, official AVA rule) on hand-made cases."""
 import csv
 
 import numpy as np
@@ -89,6 +89,20 @@ def test_missed_detection_lowers_recall(files):
     result = metric.compute_metrics(metric.results)
     # action 1 finds 1 of 3 boxes at precision 1, action 2 its only box
     assert result['overall'] == pytest.approx((1 / 3 + 1.0) / 2, abs=1e-4)
+
+
+def test_class_without_detection_counts_zero(files):
+    # action 2 has one ground-truth box and no detection: AP 0, not dropped
+    # (mmaction2 1.2.0's ava_eval would report the action-1 AP alone).
+    metric = METRICS.build(dict(type='AVAFrameMAP', num_classes=4, **files))
+    metric.process([], [_pred(902, [G1, G3], [[0, .9, 0, 0], [0, .8, 0, 0]]),
+                        _pred(903, [G2], [[0, .7, 0, 0]])])
+    result = metric.compute_metrics(metric.results)
+    assert result['overall'] == pytest.approx((1.0 + 0.0) / 2, abs=1e-4)
+    assert result['person_movement'] == result['overall']
+    assert metric.per_class_ap[1] == pytest.approx(1.0, abs=1e-4)
+    assert metric.per_class_ap[2] == 0.0
+    assert np.isnan(metric.per_class_ap[3])
 
 
 def test_label_file_is_required(files):

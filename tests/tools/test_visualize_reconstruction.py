@@ -28,7 +28,7 @@ def test_png_and_gif(setup):
                    cwd=folder).stdout
     assert 'ORIGINAL patch mean/std' in out and '75% of tokens' in out
     png = np.asarray(Image.open(folder / 'r.png').convert('RGB'))
-    # 3 rows of 96-px frames (64 px scaled by 2) plus labels and caption
+    # 3 rows of 128-px frames (64 px scaled by 2) plus labels and caption
     assert png.shape[0] > 3 * 128 and png.shape[1] > 8 * 128
     assert (png == 128).all(-1).sum() > 0  # grey masked patches
     gif = Image.open(folder / 'r.gif')

@@ -38,7 +38,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def log_files(path: str) -> List[str]:
-    """The ``scalars.json`` files of a work dir, oldest first, or ``[path]``."""
+    """The ``scalars.json`` files of a work dir (oldest first), or
+    ``[path]``."""
     if osp.isfile(path):
         return [path]
     files = sorted(glob.glob(osp.join(path, '*', 'vis_data', 'scalars.json')))

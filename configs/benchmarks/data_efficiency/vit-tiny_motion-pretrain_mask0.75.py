@@ -59,11 +59,11 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 
 # a fixed lr for batch 32 and a short schedule (the per-256 rule would give
-# 1.9e-5, far too small for 15 epochs)
+# 1.9e-5, far too small for 40 epochs)
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 auto_scale_lr = dict(enable=False)
 
-max_epochs, warmup_epochs = 15, 2
+max_epochs, warmup_epochs = 40, 4
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
@@ -73,6 +73,6 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 default_hooks = dict(
-    logger=dict(interval=25),
+    logger=dict(interval=75),
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
 randomness = dict(seed=0)

@@ -1,15 +1,17 @@
-"""Frame mAP@0.5 on AVA through mmaction2's evaluation, plus a CSV export.
+"""Frame mAP@0.5 on AVA (``mmvmae.evaluation.functional.ava_frame_map``,
+which replaces mmaction2's leaky, inflating ``ava_eval``), plus a CSV export.
 """
 import os
 import os.path as osp
 import tempfile
-from typing import List, Optional
+from typing import Dict, List, Optional
 
-from mmaction.evaluation import AVAMetric, ava_eval
+from mmaction.evaluation import AVAMetric
 from mmaction.evaluation.functional.ava_utils import det2csv
 from mmengine.logging import print_log
 
 from mmvmae.registry import METRICS
+from ..functional import ava_frame_map
 
 
 def write_ava_csv(results: List[dict], out_file: str,
@@ -40,13 +42,17 @@ def write_ava_csv(results: List[dict], out_file: str,
 
 @METRICS.register_module()
 class AVAFrameMAP(AVAMetric):
-    """mmaction2's ``AVAMetric`` with a private temporary result file and an
-    optional copy of the detections as an official AVA CSV.
+    """mmaction2's ``AVAMetric`` evaluated by our ``ava_frame_map``, with a
+    private temporary result file and an optional copy of the detections as
+    an official AVA CSV.
 
     ``AVAMetric`` writes ``AVA_<time>_result.csv`` into the working folder,
     which two evaluations finishing in the same second overwrite; here it
-    lives in a temporary folder. Keys: ``mAP/overall`` (frame mAP@0.5) and
-    the three AVA action groups.
+    lives in a temporary folder. Its ``ava_eval`` leaks a ``Pool(32)`` and
+    leaves classes without detections out of the mean; ``ava_frame_map``
+    counts them with AP 0 (official rule). Keys: ``mAP/overall`` (frame
+    mAP@0.5) and the three AVA action groups; the last per-class APs
+    (``{label_id: AP}``, NaN without ground truth) are in ``per_class_ap``.
 
     Args:
         out_csv: if set, where to write the detections (official format).
@@ -61,7 +67,11 @@ class AVAFrameMAP(AVAMetric):
         for name in ('ann_file', 'label_file'):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f'AVAFrameMAP: {name} must be a path')
+        if tuple(self.options) != ('mAP', ):
+            raise ValueError(f"AVAFrameMAP: options must be ('mAP',), "
+                             f'got {self.options}')
         self.out_csv = out_csv
+        self.per_class_ap: Dict[int, float] = {}
 
     def compute_metrics(self, results: list) -> dict:
         with tempfile.TemporaryDirectory(prefix='ava-eval-') as tmp:
@@ -72,12 +82,12 @@ class AVAFrameMAP(AVAMetric):
                                      self.custom_classes)
                 print_log(f'wrote {rows} AVA detections to {self.out_csv}',
                           logger='current')
-            metrics = ava_eval(
+            metrics = ava_frame_map(
                 result_file,
-                self.options[0],
                 self.label_file,
                 self.ann_file,
                 self.exclude_file,
-                ignore_empty_frames=True,
-                custom_classes=self.custom_classes)
+                class_ids=self.custom_classes and self.custom_classes[1:],
+                ignore_empty_frames=True)
+        self.per_class_ap = metrics.pop('per_class')
         return {key: float(value) for key, value in metrics.items()}

@@ -1,0 +1,92 @@
+"""Checkpoints and last_checkpoint are replaced atomically: a failure while
+saving leaves the previous ones intact and loadable."""
+import os
+
+import pytest
+import torch
+from mmengine.model import BaseModel
+from mmengine.runner import Runner, find_latest_checkpoint
+
+from mmvmae.utils import atomic_write as atomic_module
+from mmvmae.utils.atomic_write import atomic_write
+
+
+class Crash(Exception):
+    pass
+
+
+def test_atomic_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / 'last_checkpoint'
+    atomic_write('old', target)
+
+    def write_half_then_die(fd):
+        raise Crash('killed while saving')
+
+    monkeypatch.setattr(atomic_module.os, 'fsync', write_half_then_die)
+    with pytest.raises(Crash):
+        atomic_write('new contents', target)
+    assert target.read_text() == 'old'
+    assert os.listdir(tmp_path) == ['last_checkpoint']  # no temp file left
+    monkeypatch.undo()
+    atomic_write(b'new', target)
+    assert target.read_bytes() == b'new'
+
+
+class _Toy(BaseModel):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1)
+
+    def forward(self, inputs, labels=None, mode='tensor'):
+        out = self.linear(torch.stack(inputs) if isinstance(inputs, list)
+                          else inputs)
+        return dict(loss=(out.squeeze(-1) - labels).pow(2).mean())
+
+
+class _Data(torch.utils.data.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, idx):
+        x = torch.full((2, ), float(idx))
+        return dict(inputs=x, labels=x.sum())
+
+
+def _runner(work_dir, epochs):
+    return Runner(
+        model=_Toy(), work_dir=str(work_dir),
+        train_dataloader=dict(dataset=_Data(), batch_size=2,
+                              sampler=dict(type='DefaultSampler'),
+                              collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=True, max_epochs=epochs),
+        default_hooks=dict(checkpoint=dict(type='AtomicCheckpointHook',
+                                           interval=1)),
+        default_scope='mmvmae')
+
+
+def test_crash_while_saving_keeps_the_last_good_checkpoint(
+        tmp_path, monkeypatch):
+    _runner(tmp_path, 1).train()
+    assert find_latest_checkpoint(str(tmp_path)).endswith('epoch_1.pth')
+
+    real_replace = os.replace
+
+    def die_on_epoch_2(src, dst):
+        if str(dst).endswith('epoch_2.pth'):
+            # the bytes are on disk in the temp file; die before the rename
+            raise Crash('killed while saving epoch 2')
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(atomic_module.os, 'replace', die_on_epoch_2)
+    runner = _runner(tmp_path, 2)
+    runner._resume = True
+    with pytest.raises(Crash):
+        runner.train()
+    monkeypatch.undo()
+    assert not (tmp_path / 'epoch_2.pth').exists()
+    assert not [f for f in os.listdir(tmp_path) if f.endswith('.tmp')]
+    latest = find_latest_checkpoint(str(tmp_path))
+    assert latest.endswith('epoch_1.pth')
+    state = torch.load(latest, map_location='cpu')  # complete, loadable
+    assert state['meta']['epoch'] == 1

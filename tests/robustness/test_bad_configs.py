@@ -1,0 +1,75 @@
+"""Bad config values and checkpoints fail at build time with errors that
+name the field and the allowed values."""
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmvmae.registry import MODELS, TRANSFORMS
+from mmvmae.utils.config_check import check_checkpoint_fits
+from .tests_paths import DEMO_CONFIG, REPO_ROOT
+
+FINETUNE = str(REPO_ROOT / 'configs/finetune/videomae_vit-tiny_demo-finetune.py')
+TINY = dict(embed_dims=32, depth=1, num_heads=2, mlp_ratio=4, patch_size=8)
+
+
+def tool(script, *args, cwd):
+    env = dict(PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS='1',
+               PATH='/usr/bin:/bin')
+    return subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / script),
+                           *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize('kind', ['TubeMasking', 'RandomMasking',
+                                  'RunningCellMasking'])
+@pytest.mark.parametrize('ratio', [0, 1, 1.5, -0.2])
+def test_mask_ratio_outside_open_interval(kind, ratio):
+    with pytest.raises(ValueError, match=r'mask_ratio.*\(0, 1\)'):
+        TRANSFORMS.build(dict(type=kind, mask_ratio=ratio))
+
+
+@pytest.mark.parametrize('frames, size', [(7, 64), (8, 60)])
+def test_clip_not_divisible_by_tubelet_or_patch(frames, size):
+    with pytest.raises(ValueError,
+                       match=r'num_frames/img_size.*tubelet_size.*patch'):
+        MODELS.build(dict(type='VideoMAEViT', arch=TINY, img_size=size,
+                          num_frames=frames))
+
+
+def test_head_classes_must_match_the_checkpoint():
+    cfg = Config.fromfile(FINETUNE)
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    key = next(k for k in state if k.endswith('weight') and 'cls' in k)
+    state[key] = torch.zeros(7, state[key].shape[1])  # a 7-class head
+    with pytest.raises(ValueError, match=r'num_classes.*\(7, 96\)'):
+        check_checkpoint_fits(model, dict(state_dict=state), 'ckpt.pth')
+    check_checkpoint_fits(model, dict(state_dict=model.state_dict()))
+
+
+def test_train_tool_names_an_unknown_type_and_close_matches(tmp_path):
+    result = tool('train.py', DEMO_CONFIG, '--work-dir', str(tmp_path / 'w'),
+                  '--cfg-options', 'model.backbone.type=VideoMAEVit',
+                  cwd=tmp_path)
+    assert result.returncode != 0
+    assert "unknown type 'VideoMAEVit'" in result.stderr
+    assert 'model.backbone.type' in result.stderr
+    assert 'did you mean VideoMAEViT' in result.stderr
+
+
+def test_test_tool_refuses_code_in_a_checkpoint(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ('EVIL CODE RAN', ))
+
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'meta': Evil()}, path)
+    result = tool('test.py', FINETUNE, str(path), '--work-dir',
+                  str(tmp_path / 'w'), cwd=tmp_path)
+    assert result.returncode != 0
+    assert 'refused to load checkpoint' in result.stderr
+    assert 'EVIL CODE RAN' not in result.stdout + result.stderr

@@ -1,0 +1,155 @@
+"""tools/data: list files (folder tree, SSv2, UCF101, HMDB51), resizing and
+AVA frame extraction, on tiny generated data and a real clip."""
+import json
+import shutil
+
+import decord
+import numpy as np
+import pytest
+
+from apis.tiny_models import SHARED_VIDEOS, write_video
+from .helpers import run_tool
+
+
+def _lines(path):
+    return path.read_text().splitlines()
+
+
+def test_folder_lists_parse_as_a_dataset(tmp_path):
+    from mmvmae.datasets import VideoListDataset
+    root = tmp_path / 'videos'
+    for name in ('jump', 'run'):
+        (root / name / 'sub').mkdir(parents=True)
+        for i in range(4):
+            (root / name / ('sub' if i == 3 else '') / f'{name}{i}.mp4'
+             ).write_bytes(b'')
+    (root / 'jump' / 'notes.txt').write_text('not a video')
+    run_tool('data/build_file_list.py', 'folder', str(root), '--out',
+             'train.txt', '--classes-out', 'classes.txt', '--val-ratio',
+             '0.25', '--val-out', 'val.txt', cwd=tmp_path)
+    assert _lines(tmp_path / 'classes.txt') == ['jump', 'run']
+    train, val = _lines(tmp_path / 'train.txt'), _lines(tmp_path / 'val.txt')
+    assert len(train) == 6 and len(val) == 2  # one per class to val
+    assert sorted(v.split()[1] for v in val) == ['0', '1']
+    assert 'run/sub/run3.mp4 1' in train + val
+    data = VideoListDataset(ann_file=str(tmp_path / 'train.txt'),
+                            data_prefix=dict(video=str(root)), pipeline=[])
+    assert {data.get_data_info(i)['label'] for i in range(len(data))} == {
+        0, 1}
+    run_tool('data/build_file_list.py', 'folder', str(root), '--out',
+             'unlabeled.txt', '--unlabeled', cwd=tmp_path)
+    unlabeled = VideoListDataset(ann_file=str(tmp_path / 'unlabeled.txt'),
+                                 pipeline=[])
+    assert len(unlabeled) == 8
+    assert unlabeled.get_data_info(0)['label'] == -1
+
+
+def test_ssv2_ucf101_hmdb51(tmp_path):
+    (tmp_path / 'labels.json').write_text(json.dumps(
+        {'Holding something': '0', 'Pushing something from left to right':
+         '1'}))
+    (tmp_path / 'train.json').write_text(json.dumps([
+        dict(id='12', label='pushing cup', template='Pushing [something] '
+             'from left to right', placeholders=['cup']),
+        dict(id='7', label='holding pen', template='Holding [something]')]))
+    run_tool('data/build_file_list.py', 'ssv2', '--ann', 'train.json',
+             '--labels', 'labels.json', '--out', 'ssv2.txt', cwd=tmp_path)
+    assert _lines(tmp_path / 'ssv2.txt') == ['12.webm 1', '7.webm 0']
+    (tmp_path / 'bad.json').write_text(json.dumps(
+        [dict(id='3', template='Dropping [something]')]))
+    with pytest.raises(AssertionError, match="'Dropping something' not in"):
+        run_tool('data/build_file_list.py', 'ssv2', '--ann', 'bad.json',
+                 '--labels', 'labels.json', '--out', 'x.txt', cwd=tmp_path)
+
+    ucf = tmp_path / 'ucfTrainTestlist'
+    ucf.mkdir()
+    (ucf / 'classInd.txt').write_text('1 ApplyEyeMakeup\n2 Archery\n')
+    (ucf / 'trainlist01.txt').write_text(
+        'Archery/v_Archery_g08_c01.avi 2\n'
+        'ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\n')
+    (ucf / 'testlist01.txt').write_text('Archery/v_Archery_g01_c01.avi\n')
+    run_tool('data/build_file_list.py', 'ucf101', '--splits-dir', str(ucf),
+             '--out-dir', 'lists', cwd=tmp_path)
+    lists = tmp_path / 'lists'
+    assert _lines(lists / 'ucf101_train_split_1.txt') == [
+        'Archery/v_Archery_g08_c01.avi 1',
+        'ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 0']
+    assert _lines(lists / 'ucf101_val_split_1.txt') == [
+        'Archery/v_Archery_g01_c01.avi 1']
+
+    hmdb = tmp_path / 'splits'
+    hmdb.mkdir()
+    (hmdb / 'wave_test_split1.txt').write_text('w1.avi 1\nw2.avi 2\n')
+    (hmdb / 'clap_test_split1.txt').write_text('c1.avi 0\nc2.avi 1\n')
+    run_tool('data/build_file_list.py', 'hmdb51', '--splits-dir', str(hmdb),
+             '--out-dir', 'lists', cwd=tmp_path)
+    assert _lines(lists / 'hmdb51_train_split_1.txt') == [
+        'clap/c2.avi 0', 'wave/w1.avi 1']
+    assert _lines(lists / 'hmdb51_val_split_1.txt') == ['wave/w2.avi 1']
+    (hmdb / 'clap_test_split1.txt').write_text('c1.avi 01\n')
+    with pytest.raises(AssertionError, match='line 1: expected'):
+        run_tool('data/build_file_list.py', 'hmdb51', '--splits-dir',
+                 str(hmdb), '--out-dir', 'lists', cwd=tmp_path)
+
+
+def test_resize_videos_parallel_resumable(tmp_path):
+    src = tmp_path / 'src'
+    (src / 'a').mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    frames = np.zeros((40, 60, 100, 3), np.uint8)
+    for t in range(40):  # a moving square: realistic keyframe spacing
+        frames[t, 20:40, 2 * t:2 * t + 20] = rng.integers(0, 255, 3)
+    write_video(src / 'a' / 'wide.mp4', frames)
+    write_video(src / 'small.mp4', frames[:10, :20, :30])
+    if (SHARED_VIDEOS / 'test.avi').is_file():
+        shutil.copy(SHARED_VIDEOS / 'test.avi', src / 'real.avi')
+    (src / 'broken.avi').write_bytes(b'RIFF0000')
+    dst = tmp_path / 'dst'
+    with pytest.raises(AssertionError, match='1 of .* videos failed'):
+        run_tool('data/resize_videos.py', str(src), str(dst),
+                 '--short-side', '32', '--num-workers', '2', cwd=tmp_path)
+    assert 'broken.avi' in (dst / 'failed.txt').read_text()
+    wide = decord.VideoReader(str(dst / 'a' / 'wide.mp4'))
+    assert wide[0].shape == (32, 54, 3) and len(wide) == 40  # 100x60 -> 54x32
+    keys = wide.get_key_indices()
+    assert max(np.diff(keys + [len(wide)])) <= 16  # short GOPs
+    assert decord.VideoReader(str(dst / 'small.mp4'))[0].shape == (20, 30, 3)
+    if (src / 'real.avi').exists():
+        real = decord.VideoReader(str(dst / 'real.mp4'))
+        assert real[0].shape == (32, 42, 3) and len(real) == 164
+
+    (src / 'broken.avi').unlink()
+    stamp = (dst / 'small.mp4').stat().st_mtime_ns
+    out = run_tool('data/resize_videos.py', str(src), str(dst),
+                   '--short-side', '32', cwd=tmp_path).stdout
+    assert 'already done; resizing 0' in out
+    assert (dst / 'small.mp4').stat().st_mtime_ns == stamp
+    assert not list(dst.rglob('*.part*'))
+
+
+def test_extract_ava_frames(tmp_path):
+    videos = tmp_path / 'videos'
+    videos.mkdir()
+    frames = np.zeros((30, 32, 32, 3), np.uint8)  # 3 s at 10 fps
+    for t in range(30):
+        frames[t] = 8 * t  # brightness encodes the frame index
+    write_video(videos / 'vid_A.mp4', frames)
+    (videos / 'vid_B.mkv').write_bytes(b'broken')
+    out = tmp_path / 'frames'
+    with pytest.raises(AssertionError, match='1 of 2 videos failed'):
+        run_tool('data/extract_ava_frames.py', str(videos), str(out),
+                 '--start', '1', '--duration', '1', '--fps', '5',
+                 '--num-workers', '1', cwd=tmp_path)
+    import cv2
+    images = sorted((out / 'vid_A').glob('img_*.jpg'))
+    assert [p.name for p in images] == [f'img_{k:05d}.jpg'
+                                        for k in range(1, 6)]
+    for k, path in enumerate(images):
+        source = round((1 + k / 5) * 10)  # second 1 + k/5 at 10 fps
+        assert abs(cv2.imread(str(path)).mean() - 8 * source) < 4
+    assert (out / 'vid_A' / '.done').is_file()
+    assert 'vid_B.mkv' in (out / 'failed.txt').read_text()
+    (videos / 'vid_B.mkv').unlink()
+    again = run_tool('data/extract_ava_frames.py', str(videos), str(out),
+                     cwd=tmp_path).stdout
+    assert '1 already done; extracting 0' in again

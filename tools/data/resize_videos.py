@@ -1,0 +1,167 @@
+"""Resize videos to a short side (320 by default) with short keyframe
+intervals, so that decoding random clips is cheap.
+
+``python tools/data/resize_videos.py SRC DST [--short-side 320]
+[--keyint 16] [--num-workers 8]``
+
+SRC is a folder (searched recursively) or a list file (first column =
+path relative to ``--src-root``, default the list's folder). Outputs go to
+``DST/<relative path>.mp4``. Uses ffmpeg (libx264, keyframe every
+``--keyint`` frames, audio dropped) when it is on PATH, OpenCV otherwise
+(mp4v; its writer puts a keyframe every 12 frames, ``--keyint`` is not
+applied). Videos already short enough are re-encoded at their size, never
+upscaled. Resumable: finished outputs are skipped (each is written to a
+temporary file and renamed when complete); failures are listed in
+``DST/failed.txt`` and make the exit status 1.
+"""
+import argparse
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+from functools import partial
+from typing import List, Optional, Tuple
+
+VIDEO_EXTS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.flv',
+              '.mpg', '.mpeg')
+
+
+def find_videos(src: str) -> List[str]:
+    """Relative paths of the videos of a folder or a list file."""
+    if osp.isdir(src):
+        found = []
+        for folder, _, files in os.walk(src):
+            found += [osp.relpath(osp.join(folder, f), src) for f in files
+                      if f.lower().endswith(VIDEO_EXTS)]
+        return sorted(found)
+    if not osp.isfile(src):
+        raise FileNotFoundError(f'src: no folder or list file at {src}')
+    with open(src, encoding='utf-8') as f:
+        return [line.split()[0] for line in f if line.strip()]
+
+
+def target_size(width: int, height: int, short_side: int) -> Tuple[int, int]:
+    """Even ``(w, h)`` with the short side at ``short_side`` (never up)."""
+    scale = min(1., short_side / min(width, height))
+    return (max(2, int(round(width * scale / 2)) * 2),
+            max(2, int(round(height * scale / 2)) * 2))
+
+
+def resize_ffmpeg(src: str, dst: str, short_side: int, keyint: int) -> None:
+    s = short_side
+    scale = (f"scale='if(gt(iw,ih),-2,min({s},iw))':"
+             f"'if(gt(iw,ih),min({s},ih),-2)'")
+    cmd = ['ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', '-i', src,
+           '-vf', scale, '-c:v', 'libx264', '-preset', 'veryfast', '-crf',
+           '23', '-g', str(keyint), '-keyint_min', str(keyint),
+           '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-an', '-f', 'mp4',
+           dst]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f'ffmpeg failed: {result.stderr.strip()[-300:]}')
+
+
+def resize_opencv(src: str, dst: str, short_side: int, keyint: int) -> None:
+    import cv2
+    cv2.setNumThreads(1)
+    capture = cv2.VideoCapture(src)
+    ok, frame = capture.read()
+    if not capture.isOpened() or not ok:
+        raise RuntimeError('OpenCV cannot read it')
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.
+    size = target_size(frame.shape[1], frame.shape[0], short_side)
+    writer = cv2.VideoWriter(dst, cv2.VideoWriter_fourcc(*'mp4v'), fps, size)
+    try:
+        while ok:
+            writer.write(cv2.resize(frame, size,
+                                    interpolation=cv2.INTER_AREA))
+            ok, frame = capture.read()
+    finally:
+        writer.release()
+        capture.release()
+
+
+def resize_one(rel: str, src_root: str, dst_root: str, short_side: int,
+               keyint: int, backend: str) -> Optional[str]:
+    """Resize one video; returns an error line or None."""
+    src = osp.join(src_root, rel)
+    dst = osp.join(dst_root, osp.splitext(rel)[0] + '.mp4')
+    if osp.isfile(dst):
+        return None
+    os.makedirs(osp.dirname(dst) or '.', exist_ok=True)
+    tmp = f'{dst}.part{os.getpid()}.mp4'
+    try:
+        if not osp.isfile(src):
+            raise FileNotFoundError('no such file')
+        run = resize_ffmpeg if backend == 'ffmpeg' else resize_opencv
+        run(src, tmp, short_side, keyint)
+        os.replace(tmp, dst)
+    except Exception as err:  # one bad video must not stop the others
+        if osp.exists(tmp):
+            os.remove(tmp)
+        return f'{src}\t{type(err).__name__}: {err}'
+    return None
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Resize videos to a short side, short keyframe '
+        'intervals, in parallel, resumable')
+    parser.add_argument('src', help='folder of videos or list file')
+    parser.add_argument('dst', help='output folder')
+    parser.add_argument('--src-root', help='folder the paths of a list file '
+                        "are relative to (default: the list's folder)")
+    parser.add_argument('--short-side', type=int, default=320)
+    parser.add_argument('--keyint', type=int, default=16,
+                        help='frames between keyframes (ffmpeg only)')
+    parser.add_argument('--num-workers', type=int,
+                        default=min(8, os.cpu_count() or 1))
+    parser.add_argument('--backend', choices=('auto', 'ffmpeg', 'opencv'),
+                        default='auto',
+                        help='auto: ffmpeg when on PATH, else OpenCV')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if args.short_side < 2 or args.keyint < 1 or args.num_workers < 1:
+        sys.exit('error: --short-side must be >= 2, --keyint and '
+                 '--num-workers >= 1')
+    backend = args.backend
+    if backend == 'auto':
+        backend = 'ffmpeg' if shutil.which('ffmpeg') else 'opencv'
+    elif backend == 'ffmpeg' and not shutil.which('ffmpeg'):
+        sys.exit('error: --backend ffmpeg: ffmpeg is not on PATH')
+    try:
+        videos = find_videos(args.src)
+    except FileNotFoundError as err:
+        sys.exit(f'error: {err}')
+    root = args.src if osp.isdir(args.src) else (
+        args.src_root or osp.dirname(args.src))
+    todo = [v for v in videos if not osp.isfile(
+        osp.join(args.dst, osp.splitext(v)[0] + '.mp4'))]
+    print(f'{len(videos)} videos, {len(videos) - len(todo)} already done; '
+          f'resizing {len(todo)} to short side {args.short_side} with '
+          f'{backend}, {args.num_workers} workers', flush=True)
+    if not todo:
+        return
+    from mmengine.utils import track_parallel_progress, track_progress
+    job = partial(resize_one, src_root=root, dst_root=args.dst,
+                  short_side=args.short_side, keyint=args.keyint,
+                  backend=backend)
+    if args.num_workers > 1:
+        errors = track_parallel_progress(job, todo, args.num_workers)
+    else:
+        errors = track_progress(job, todo)
+    failed = [e for e in errors if e]
+    if failed:
+        with open(osp.join(args.dst, 'failed.txt'), 'w') as f:
+            f.write('\n'.join(failed) + '\n')
+        sys.exit(f'error: {len(failed)} of {len(todo)} videos failed '
+                 f'(listed in {osp.join(args.dst, "failed.txt")}):\n'
+                 + '\n'.join(failed[:5]))
+
+
+if __name__ == '__main__':
+    main()
