@@ -7,7 +7,8 @@ INPUT is a folder (searched recursively for video files) or a list file
 folder). ``DIR/<relative path>.npy`` mirrors the input layout. Resumable:
 videos whose .npy exists are skipped (files are written atomically).
 Unreadable videos are reported and listed in ``DIR/failed.txt``; the exit
-status is then 1.
+status is then 1. A video that crashed the process (a decoder segfault) is
+skipped, and listed, by the next run.
 """
 import argparse
 import os
@@ -95,14 +96,28 @@ def main() -> None:
     from mmengine.utils import ProgressBar
 
     from mmvmae.apis import VideoReadError, extract_features, init_model
+    from mmvmae.apis.video_input import test_pipeline_cfg
     try:
         model = init_model(args.config, args.checkpoint, args.device,
                            args.cfg_options)
+        if args.views == 'test':
+            test_pipeline_cfg(model.cfg)  # fail now, not once per video
     except (FileNotFoundError, ValueError, TypeError) as err:
         sys.exit(f'error: {err}')
+    # the video being read; left behind when a decoder crash kills the
+    # process, so a re-run skips that video instead of crashing again
+    marker = osp.join(args.out_dir, '.in_progress')
+    crashed = open(marker).read().strip() if osp.isfile(marker) else None
     failed = []
+    os.makedirs(args.out_dir, exist_ok=True)
     progress = ProgressBar(len(todo), file=sys.stdout)
     for path, out in todo:
+        if path == crashed:
+            failed.append(f'{path}\tthe previous run died reading it')
+            progress.update()
+            continue
+        with open(marker, 'w') as f:
+            f.write(path)
         try:
             features = extract_features(model, path, views=args.views)
         except (FileNotFoundError, VideoReadError, ValueError) as err:
@@ -112,9 +127,9 @@ def main() -> None:
             save_atomic(out, features.numpy().astype(
                 np.float16 if args.fp16 else np.float32))
         progress.update()
+    os.remove(marker)
     print(flush=True)
     if failed:
-        os.makedirs(args.out_dir, exist_ok=True)
         with open(osp.join(args.out_dir, 'failed.txt'), 'w') as f:
             f.write('\n'.join(failed) + '\n')
         sys.exit(f'error: {len(failed)} of {len(todo)} videos could not be '

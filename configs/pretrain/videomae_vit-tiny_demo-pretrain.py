@@ -1,7 +1,12 @@
 # Demo: VideoMAE pretraining of a tiny ViT on the embedded demo videos (made
 # under data/demo on first use, no download). 8 frames of 64x64, tubelets
-# 2x8x8 (4x8x8 = 256 tokens), tube masking 0.75. About 2-3 minutes on 2 CPU
-# cores; the loss falls clearly.
+# 2x8x8 (4x8x8 = 256 tokens), tube masking 0.75, 160 steps: a few minutes on 2
+# CPU cores.
+# The demo reconstructs plain pixels (norm_pix=False). At this toy budget the
+# normalised-pixel target of the real recipes hardly moves (measured here:
+# 1.017 -> 0.993 over the 20 epochs) while the pixel loss falls from about
+# 0.26 to 0.03, which shows that the model learns. Set
+# model.head.norm_pix=True to see the recipe's target.
 _base_ = [
     '../_base_/models/videomae_vit-base_pretrain.py',
     '../_base_/datasets/demo_pretrain.py',
@@ -25,7 +30,7 @@ model = dict(
         num_heads=4,
         patch_size=8,
         num_tokens=256),
-    head=dict(patch_size=8))
+    head=dict(patch_size=8, norm_pix=False))
 
 train_pipeline = [
     dict(type='DecordInit'),

@@ -20,17 +20,20 @@ VideoInput = Union[str, np.ndarray, Sequence[np.ndarray]]
 _INIT_STEPS = ('DecordInit', 'OpenCVInit', 'PyAVInit', 'PIMSInit')
 _DECODE_STEPS = ('DecordDecode', 'OpenCVDecode', 'PyAVDecode', 'PIMSDecode')
 # steps of a training pipeline that have no place at inference
-_TRAIN_ONLY = ('MultiScaleCrop', 'RandomResizedCrop', 'RandomCrop', 'Flip',
+_TRAIN_ONLY = ('MultiScaleCrop', 'RandomResizedCrop', 'RandomCrop',
                'VideoRandAugment', 'VideoRandomErasing', 'TubeMasking',
-               'RandomMasking', 'RunningCellMasking', 'ColorJitter')
+               'RandomMasking', 'RunningCellMasking')
+_SAMPLERS = ('SampleFrames', 'UniformSample')
 
 
 class VideoReadError(RuntimeError):
     """A video file exists but cannot be decoded."""
 
 
-def check_video_file(path: str) -> int:
-    """Open ``path`` with decord and return its frame count.
+def open_video(path: str):
+    """A ``decord.VideoReader`` on ``path`` (by path: decord 0.6.0 can
+    crash the process on truncated files opened from memory, as
+    mmaction2's ``DecordInit`` does).
 
     Raises:
         FileNotFoundError: no file at ``path``.
@@ -40,15 +43,21 @@ def check_video_file(path: str) -> int:
         raise FileNotFoundError(f'video: no file at {path}')
     import decord
     try:
-        num_frames = len(decord.VideoReader(path, num_threads=1))
+        reader = decord.VideoReader(path, num_threads=1)
     except Exception as error:  # decord raises its own DECORDError
         raise VideoReadError(
             f'video: cannot decode {path} ({type(error).__name__}: '
             f'{str(error).splitlines()[0] if str(error) else ""}); is it a '
             'video file decord/ffmpeg can read?') from None
-    if num_frames < 1:
+    if len(reader) < 1:
         raise VideoReadError(f'video: {path} has no frames')
-    return num_frames
+    return reader
+
+
+def check_video_file(path: str) -> int:
+    """Frame count of a video file decord can read; see :func:`open_video`
+    for the errors."""
+    return len(open_video(path))
 
 
 def check_frames(
@@ -84,24 +93,26 @@ def test_pipeline_cfg(cfg: Config) -> List[dict]:
         if pipeline:
             return copy.deepcopy(pipeline)
     raise ValueError('config: no test_pipeline, test_dataloader or '
-                     'val_dataloader pipeline; use views="single"')
+                     'val_dataloader pipeline; use views="single" '
+                     '(tools: --views single)')
 
 
 def single_view_pipeline_cfg(cfg: Config,
                              input_size: Tuple[int, int]) -> List[dict]:
     """One clip, one centre crop of ``input_size`` ``(H, W)``.
 
-    Reader and ``SampleFrames`` settings (``clip_len``, ``frame_interval``)
-    come from the test, val or train pipeline, in that order.
+    Reader and sampler settings (``SampleFrames``: ``clip_len``,
+    ``frame_interval``; or ``UniformSample``) come from the test, val or
+    train pipeline, in that order.
     """
     for split in ('test', 'val', 'train'):
         pipeline = _find_pipeline(cfg, split)
-        sampler = [s for s in pipeline if s.get('type') == 'SampleFrames']
+        sampler = [s for s in pipeline if s.get('type') in _SAMPLERS]
         if sampler:
             break
     else:
-        raise ValueError('config: no pipeline with a SampleFrames step to '
-                         'take clip_len/frame_interval from')
+        raise ValueError(f'config: no pipeline with a {_SAMPLERS} step to '
+                         'take the clip sampling from')
     sampler = dict(copy.deepcopy(sampler[0]), num_clips=1, test_mode=True)
     init = [s for s in pipeline if s.get('type') in _INIT_STEPS]
     decode = [s for s in pipeline if s.get('type') in _DECODE_STEPS]
@@ -142,11 +153,25 @@ def prepare_inputs(cfg: Config, video: VideoInput,
     init_default_scope(cfg.get('default_scope', 'mmvmae'))
     if isinstance(video, (str, bytes)) or hasattr(video, '__fspath__'):
         path = osp.expanduser(str(video))
-        check_video_file(path)
         data = dict(filename=path, label=-1, start_index=0, modality='RGB')
+        if any(s.get('type') == 'DecordInit' for s in pipeline):
+            reader = open_video(path)  # replaces DecordInit, see open_video
+            pipeline = [s for s in pipeline if s.get('type') != 'DecordInit']
+            data.update(video_reader=reader, total_frames=len(reader),
+                        avg_fps=reader.get_avg_fps())
+        else:
+            check_video_file(path)
     else:
         frames = check_frames(video)
         pipeline = _for_array(pipeline)
         data = dict(array=frames, total_frames=len(frames), label=-1,
                     start_index=0, modality='RGB')
-    return pseudo_collate([Compose(pipeline)(data)])
+    try:
+        sample = Compose(pipeline)(data)
+    except Exception as error:
+        if 'filename' not in data or 'decord' not in type(error).__module__:
+            raise
+        # a header decord opens but frames it cannot decode
+        raise VideoReadError(f'video: decoding {data["filename"]} failed '
+                             f'({error})') from None
+    return pseudo_collate([sample])

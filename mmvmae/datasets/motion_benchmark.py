@@ -34,8 +34,8 @@ MOTIONS = {
     'rotate_ccw': ((0, 0), -1),
 }
 SPLITS = ('train', 'val', 'test')
-GENERATOR_VERSION = 1
-BACKGROUND_CONTRAST = 0.5
+GENERATOR_VERSION = 2
+BACKGROUND_CONTRAST = 0.4
 META_FILE = 'meta.json'  # written last: its presence marks a complete set
 TRAIN_DIGIT_FRACTION = 2 / 3  # digit images [0, 2/3) train, the rest val/test
 
@@ -109,20 +109,20 @@ def random_motion_clip(label: int, digit: np.ndarray, num_frames: int,
     if not 0 <= label < len(CLASSES):
         raise ValueError(f'label must be in [0, {len(CLASSES)}), got {label}')
     (dx, dy), turn = MOTIONS[CLASSES[label]]
-    size = int(rng.integers(height * 3 // 8, height // 2 + 1))
+    size = int(rng.integers(height // 2, height * 5 // 8 + 1))
     # saturated colours, each channel dark or bright, over a muted background
     color = np.where(rng.random(3) < 0.5, rng.integers(0, 60, 3),
                      rng.integers(196, 256, 3))
     center = (rng.uniform(0, width), rng.uniform(0, height))
     angle = rng.uniform(-180, 180)
-    speed = rng.uniform(1.0, 2.0)  # pixels per frame
-    spin = rng.uniform(10.0, 20.0)  # degrees per frame
+    speed = rng.uniform(2.0, 3.0)  # pixels per frame
+    spin = rng.uniform(15.0, 25.0)  # degrees per frame
     background = make_background(height, width, rng).astype(np.float32)
     background = 128 + BACKGROUND_CONTRAST * (background - 128)
     return render_digit_clip(
         background, digit_alpha(digit, size), color, center,
         (dx * speed, dy * speed), angle, -turn * spin, num_frames,
-        noise_std=6.0, rng=rng)
+        noise_std=3.0, rng=rng)
 
 
 def generate_motion_benchmark(out: str,

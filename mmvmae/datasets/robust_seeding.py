@@ -107,7 +107,8 @@ def enable_sample_seeding(dataloader: Optional[dict]) -> Optional[dict]:
             "sample_seeding=True needs train_dataloader.sampler.type "
             "'DefaultSampler' (or 'SampleSeededSampler'), got "
             f"{sampler.get('type')!r}")
-    dataloader['sampler'] = ConfigDict({**sampler, 'type': 'SampleSeededSampler'})
+    dataloader['sampler'] = ConfigDict(
+        {**sampler, 'type': 'SampleSeededSampler'})
     dataset = dataloader['dataset']
     if dataset.get('type') != 'SampleSeededDataset':
         dataloader['dataset'] = ConfigDict(

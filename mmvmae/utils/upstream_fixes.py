@@ -330,8 +330,9 @@ def fix_auto_scale_lr_accumulation() -> None:
         cfg = self._auto_scale_lr
         if not (cfg or {}).get('enable', False):
             return
+        batch = self.dispatch_kwargs['train_micro_batch_size_per_gpu']
         _log_and_rescale(self.optim_wrapper, None, cfg, self.world_size,
-                         self.dispatch_kwargs['train_micro_batch_size_per_gpu'])
+                         batch)
         # DeepSpeed accumulates by its own config, not accumulative_counts
         steps = getattr(self, 'config', {}).get('gradient_accumulation_steps')
         if steps and steps > 1:

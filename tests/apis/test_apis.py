@@ -159,6 +159,20 @@ def test_reconstruct_follows_the_normalised_pixel_formula(pretrainer):
     assert agnostic.mask.sum() == int(0.9 * 256)
 
 
+def test_single_view_pipeline_of_uniform_sampling():
+    from mmengine.config import Config
+
+    from mmvmae.apis.video_input import single_view_pipeline_cfg
+    from .tiny_models import CONFIGS
+    cfg = Config.fromfile(
+        str(CONFIGS / 'finetune' / 'videomae_vit-base_ssv2-finetune.py'))
+    steps = single_view_pipeline_cfg(cfg, (224, 224))
+    sampler = next(s for s in steps if s['type'] == 'UniformSample')
+    assert sampler['num_clips'] == 1 and sampler['test_mode']
+    assert [s['type'] for s in steps][-3:] == [
+        'CenterCrop', 'FormatShape', 'PackActionInputs']
+
+
 def test_clear_errors(recognizer, pretrainer, tmp_path):
     broken = tmp_path / 'broken.mp4'
     broken.write_bytes(b'not a video at all')
@@ -176,15 +190,25 @@ def test_clear_errors(recognizer, pretrainer, tmp_path):
         inference_recognizer(pretrainer, np.zeros((8, 64, 64, 3), np.uint8))
     with pytest.raises(ValueError, match='mask_ratio'):
         reconstruct(pretrainer, np.zeros((8, 64, 64, 3), np.uint8), 1.5)
+    with pytest.raises(ValueError, match='no test_pipeline'):
+        extract_features(pretrainer, np.zeros((8, 64, 64, 3), np.uint8),
+                         views='test')
     with pytest.raises(ValueError, match='mask_type'):
         reconstruct(pretrainer, np.zeros((8, 64, 64, 3), np.uint8), 0.5,
                     mask_type='block')
 
 
-def test_real_clip(recognizer, pretrainer):
+def test_real_clip(recognizer, pretrainer, tmp_path):
     path = SHARED_VIDEOS / 'test.avi'
     if not path.is_file():
         pytest.skip(f'real test clip not found at {path}')
+    # a truncated copy: decord 0.6.0 crashes (SIGSEGV) opening it from
+    # memory as mmaction2's DecordInit does; the API opens it by path
+    truncated = tmp_path / 'truncated.avi'
+    data = path.read_bytes()
+    truncated.write_bytes(data[:len(data) // 3])
+    score = inference_recognizer(recognizer, str(truncated)).pred_score
+    assert torch.isclose(score.sum(), torch.tensor(1.))
     score = inference_recognizer(recognizer, str(path)).pred_score
     assert torch.isclose(score.sum(), torch.tensor(1.))
     result = reconstruct(pretrainer, str(path), 0.9)

@@ -40,9 +40,11 @@ def test_flexible_runner_config_builds(path):
     # the encoder width feeds the decoder: same numbers as the arch table
     assert cfg.model.neck.in_channels == ARCHS[arch][0]
     assert cfg.auto_scale_lr.enable and cfg.auto_scale_lr.base_batch_size
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.type == 'SampleSeededDataset'  # default_runtime's switch
     if 'videomaev2' in path.name:  # 4 repeated clips per item
         assert cfg.auto_scale_lr.num_repeats == \
-            cfg.train_dataloader.dataset.num_repeats == 4
+            dataset.dataset.num_repeats == 4
 
 
 def test_fsdp_with_norm_clipping_is_refused():

@@ -11,7 +11,8 @@ from mmvmae.registry import MODELS, TRANSFORMS
 from mmvmae.utils.config_check import check_checkpoint_fits
 from .tests_paths import DEMO_CONFIG, REPO_ROOT
 
-FINETUNE = str(REPO_ROOT / 'configs/finetune/videomae_vit-tiny_demo-finetune.py')
+FINETUNE = str(REPO_ROOT / 'configs' / 'finetune' /
+               'videomae_vit-tiny_demo-finetune.py')
 TINY = dict(embed_dims=32, depth=1, num_heads=2, mlp_ratio=4, patch_size=8)
 
 

@@ -2,4 +2,5 @@
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEMO_CONFIG = str(REPO_ROOT / 'configs/pretrain/videomae_vit-tiny_demo-pretrain.py')
+DEMO_CONFIG = str(REPO_ROOT / 'configs' / 'pretrain' /
+                  'videomae_vit-tiny_demo-pretrain.py')

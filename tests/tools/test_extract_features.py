@@ -70,3 +70,17 @@ def test_list_file_with_averaged_views(setup):
     with pytest.raises(AssertionError, match='no folder or list file'):
         run_tool('extract_features.py', str(folder / 'nope'), config, ckpt,
                  '--out-dir', str(out), cwd=folder)
+
+
+def test_video_that_killed_the_previous_run_is_skipped(setup):
+    folder, videos, config, ckpt = setup
+    out = folder / 'crashed'
+    out.mkdir()
+    victim = str(videos / 'short.mp4')
+    (out / '.in_progress').write_text(victim)  # as a segfault leaves it
+    with pytest.raises(AssertionError, match='previous run died reading'):
+        run_tool('extract_features.py', str(videos), config, ckpt,
+                 '--out-dir', str(out), cwd=folder)
+    assert not (out / 'short.npy').exists()
+    assert (out / 'class_a' / 'long.npy').is_file()
+    assert not (out / '.in_progress').exists()

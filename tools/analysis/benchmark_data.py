@@ -1,0 +1,135 @@
+"""Data-loading speed: clips/s of the pretraining and fine-tuning pipelines
+in one worker, against the decode-only limit, and repeated sampling.
+
+Every variant reads the same videos and (same random seed per item) the
+same frames, in one process with one thread (= one dataloader worker),
+alternating variant by variant in each round; medians over rounds.
+
+- decode-only: ``decord.VideoReader`` on the file + ``get_batch`` of the
+  frame indices ``SampleFrames`` draws, nothing else: the limit.
+- pretrain / finetune: the ``train_pipeline`` of the K400 dataset configs
+  (decode included), via ``VideoListDataset``.
+- pretrain xN: ``RepeatedSamplingDataset(num_repeats=N)``: one decode, N
+  crops and masks; clips/s counts the N clips.
+
+Example (the numbers in docs/performance.md):
+    python tools/analysis/benchmark_data.py --iters 12 --rounds 3
+"""
+import argparse
+import os
+import os.path as osp
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import numpy as np
+import torch
+from mmengine.config import Config
+
+import mmvmae
+from mmvmae.registry import DATASETS, TRANSFORMS
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_VIDEOS = ROOT / '..' / 'shared' / 'data' / 'videos'
+CONFIGS = ROOT / 'configs' / '_base_' / 'datasets'
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--videos', default=str(DEFAULT_VIDEOS),
+                   help='folder of videos (.mp4/.avi)')
+    p.add_argument('--iters', type=int, default=12,
+                   help='items per variant per round')
+    p.add_argument('--rounds', type=int, default=3)
+    p.add_argument('--num-samples', default='1,2,4',
+                   help='repeats for RepeatedSamplingDataset')
+    return p.parse_args()
+
+
+def pipeline(name: str) -> List[dict]:
+    return Config.fromfile(CONFIGS / f'{name}.py').train_pipeline
+
+
+def dataset(ann_file: str, prefix: str, steps: List[dict], repeats=None):
+    cfg = dict(type='VideoListDataset', ann_file=ann_file,
+               data_prefix=dict(video=prefix), pipeline=steps)
+    if repeats:
+        cfg = dict(type='RepeatedSamplingDataset', num_repeats=repeats,
+                   dataset=cfg)
+    return DATASETS.build(cfg)
+
+
+def decode_only(files: List[str], sample_cfg: dict) -> Callable[[int], int]:
+    import decord
+    sampler = TRANSFORMS.build(sample_cfg)
+
+    def item(i: int) -> int:
+        reader = decord.VideoReader(files[i % len(files)], num_threads=1)
+        inds = sampler(dict(total_frames=len(reader), start_index=0))
+        reader.get_batch(inds['frame_inds']).asnumpy()
+        return 1
+    return item
+
+
+def from_dataset(ds, clips: int) -> Callable[[int], int]:
+    def item(i: int) -> int:
+        ds[i % len(ds)]
+        return clips
+    return item
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(1)  # one worker
+    mmvmae.register_all_modules()
+    videos = sorted(f for f in os.listdir(args.videos)
+                    if f.endswith(('.mp4', '.avi')))
+    if not videos:
+        raise SystemExit(f'no .mp4/.avi videos in {args.videos}')
+    tmp = tempfile.mkdtemp()
+    ann = osp.join(tmp, 'list.txt')
+    with open(ann, 'w') as f:
+        f.write('\n'.join(videos) + '\n')
+    pre, fine = pipeline('k400_pretrain'), pipeline('k400_finetune')
+    sample_cfg = next(s for s in pre if s['type'] == 'SampleFrames')
+    variants: Dict[str, Callable[[int], int]] = {
+        'decode-only': decode_only(
+            [osp.join(args.videos, v) for v in videos], sample_cfg),
+        'pretrain': from_dataset(dataset(ann, args.videos, pre), 1),
+        'finetune': from_dataset(dataset(ann, args.videos, fine), 1),
+    }
+    for n in (int(x) for x in args.num_samples.split(',')):
+        variants[f'pretrain x{n}'] = from_dataset(
+            dataset(ann, args.videos, pre, n), n)
+    rates: Dict[str, List[float]] = {name: [] for name in variants}
+    for name, item in variants.items():  # warm-up (file cache, imports)
+        np.random.seed(0)
+        item(0)
+    for _ in range(args.rounds):
+        for name, item in variants.items():
+            clips, start = 0, time.perf_counter()
+            for i in range(args.iters):
+                np.random.seed(i)  # same frames in every variant
+                clips += item(i)
+            rates[name].append(clips / (time.perf_counter() - start))
+    report(args, videos, {k: statistics.median(v) for k, v in rates.items()})
+
+
+def report(args, videos: List[str], rate: Dict[str, float]) -> None:
+    import decord
+    load = open('/proc/loadavg').read().split()[0]
+    print(f'{len(videos)} videos ({", ".join(videos)}), {args.iters} items x '
+          f'{args.rounds} alternating rounds, medians; one process, one '
+          f'thread; decord {decord.__version__}; load average {load}')
+    limit = rate['decode-only']
+    one = rate.get('pretrain x1', rate['pretrain'])
+    print(f'{"variant":<16}{"clips/s":>9}{"/decode-only":>14}{"/x1":>7}')
+    for name, r in rate.items():
+        scale = f'{r / one:>7.2f}' if name.startswith('pretrain x') else ''
+        print(f'{name:<16}{r:>9.2f}{r / limit:>14.2f}{scale}')
+
+
+if __name__ == '__main__':
+    main()
