@@ -9,7 +9,8 @@ FLOPs, achieved FLOP/s and its ratio to this machine's large-matmul rate
 Methods:
 - FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` on one step (matrix
   products, convolutions and attention, forward and backward; the CPU
-  attention kernel is added to its table). Elementwise ops and the optimizer
+  attention kernel is added to its table), counted without activation
+  checkpointing (model FLOPs: recomputation is not useful work). Elementwise ops and the optimizer
   are not counted. The matmul rate: the best of a few 2048^3 matmuls.
 - Peak memory: on CUDA ``max_memory_allocated``; on CPU the profiler's
   allocation events (``profile_memory=True``): each carries the running total
@@ -246,8 +247,9 @@ class Runner:
     """One benchmarked variant: its step, FLOPs and memory."""
 
     def __init__(self, name: str, step: Callable, prepare: Callable,
-                 model, optim) -> None:
+                 model, optim, math: str) -> None:
         self.name, self._step, self.prepare = name, step, prepare
+        self.math = math  # variants with the same math share FLOPs
         self.model, self.optim = model, optim
         self.times: List[float] = []
 
@@ -292,10 +294,10 @@ def setup(args) -> List[Runner]:
         if args.task != 'pretrain' and set(opts) - {'with_cp', 'attn_impl'}:
             raise SystemExit(f'variant {name} is for --task pretrain')
 
-        def prepare(opts=opts):
+        def prepare(opts=opts, cp=True):
             for m in ours.modules():
                 if hasattr(m, 'with_cp'):
-                    m.with_cp = opts.get('with_cp', False)
+                    m.with_cp = opts.get('with_cp', False) if cp else False
                 if hasattr(m, 'attn_impl'):
                     m.attn_impl = opts.get('attn_impl', 'sdpa')
 
@@ -312,7 +314,9 @@ def setup(args) -> List[Runner]:
                     else logits
         runners.append(Runner(f'mmvmae {name}',
                               make_step(args, ours, ours_optim, run),
-                              prepare, ours, ours_optim))
+                              prepare, ours, ours_optim,
+                              str(sorted((k, v) for k, v in opts.items()
+                                         if k != 'with_cp'))))
     if not args.no_hf:
         hf = build_hf(args).to(device).train(train)
         hf_optim = optimizer(hf)
@@ -327,7 +331,7 @@ def setup(args) -> List[Runner]:
                 return out.loss if train else out.logits
         runners.append(Runner('HF transformers',
                               make_step(args, hf, hf_optim, run),
-                              lambda: None, hf, hf_optim))
+                              lambda cp=True: None, hf, hf_optim, 'hf'))
     return runners
 
 
@@ -348,7 +352,6 @@ def main() -> None:
     runners = setup(args)
     for r in runners:  # warm-up (creates the optimizer state)
         r.step()
-        r.step()
     rates = [matmul_rate(args.device, dtype)]
     for _ in range(args.rounds):  # alternating rounds
         for r in runners:
@@ -358,9 +361,14 @@ def main() -> None:
     load = open('/proc/loadavg').read().split()[0] \
         if args.device == 'cpu' else '-'
     results: Dict[str, dict] = {}
+    flop_cache: Dict[str, int] = {}
     for r in runners:
+        if r.math not in flop_cache:
+            # model FLOPs: without checkpointing's recomputation
+            r.prepare(cp=False)
+            flop_cache[r.math] = count_flops(r._step)
+        flops = flop_cache[r.math]
         r.prepare()
-        flops = count_flops(r._step)
         peak = peak_step_bytes(r._step, args.device)
         sec = statistics.median(r.times)
         results[r.name] = dict(

@@ -2,6 +2,7 @@
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -58,7 +59,7 @@ class VideoMAEPretrainHead(BaseModule):
             patches = take_tokens(patches.reshape(b, n, -1),
                                   index).reshape(b, -1, length, c)
         std, mean = self.std.view(-1), self.mean.view(-1)  # channel last
-        return (patches.float() * std + mean) / 255.
+        return torch.addcmul(mean, patches.float(), std).div_(255.)
 
     def patch_stats(self, patches: Tensor) -> Tuple[Tensor, Tensor]:
         """Per token and channel mean and ``unbiased std + eps`` over the
@@ -72,10 +73,11 @@ class VideoMAEPretrainHead(BaseModule):
         """``(B, C, T, H, W)`` -> target ``(B, N, L*C)`` in ``(t, h, w, c)``
         order; with ``index (B, K)`` only for those tokens ``(B, K, L*C)``
         (the statistics are per token, so nothing else is needed)."""
-        patches = self.patch_pixels(inputs, index)
-        if self.norm_pix:
-            mean, std = self.patch_stats(patches)
-            patches = (patches - mean) / std
+        with torch.no_grad():  # a constant; in place to save memory
+            patches = self.patch_pixels(inputs, index)
+            if self.norm_pix:
+                mean, std = self.patch_stats(patches)
+                patches.sub_(mean).div_(std)
         return patches.flatten(2)
 
     def loss(self, pred: Tensor, inputs: Tensor, index: Tensor,
@@ -92,7 +94,8 @@ class VideoMAEPretrainHead(BaseModule):
         if pred.shape[-1] != target.shape[-1]:
             raise ValueError(f'pred has {pred.shape[-1]} values per token, '
                              f'the target {target.shape[-1]}')
-        per_token = (pred.float() - target).pow(2).mean(dim=-1)
+        per_token = F.mse_loss(pred.float(), target,
+                               reduction='none').mean(dim=-1)
         weight = weight.float()
         loss = (per_token * weight).sum() / weight.sum().clamp(min=1.)
         return dict(loss=loss)
