@@ -3,7 +3,8 @@
 # (small set), drop path 0.2.
 # Pretrained encoder (a .pth, or the work dir of a pretraining run):
 #   --cfg-options model.backbone.init_cfg.checkpoint=PATH
-# (default below: the work dir of the matching pretraining config)
+# (default below: the K400 pretraining run; the paper reports 73.3 top-1 on
+# HMDB51 after K400 pretraining, 62.6 when pretrained on HMDB51 alone)
 _base_ = [
     '../_base_/models/videomae_vit-base_recognizer.py',
     '../_base_/datasets/hmdb51_finetune.py',
@@ -18,7 +19,7 @@ model = dict(
         drop_path_rate=0.2,
         init_cfg=dict(
             type='VideoMAEPretrained',
-            checkpoint='work_dirs/videomae_vit-base_hmdb51-pretrain')),
+            checkpoint='work_dirs/videomae_vit-base_k400-pretrain-1600e')),
     cls_head=dict(num_classes=51, in_channels=768),
     data_preprocessor=dict(blending=dict(augments=[
         dict(type='MixupBlending', alpha=0.8, num_classes=51),

@@ -18,7 +18,7 @@ model = dict(
         drop_path_rate=0.1,
         init_cfg=dict(
             type='VideoMAEPretrained',
-            checkpoint='work_dirs/videomae_vit-large_ssv2-pretrain')),
+            checkpoint='work_dirs/videomae_vit-large_ssv2-pretrain-2400e')),
     cls_head=dict(num_classes=174, in_channels=1024),
     data_preprocessor=dict(blending=dict(augments=[
         dict(type='MixupBlending', alpha=0.8, num_classes=174),

@@ -10,8 +10,9 @@ Methods:
 - FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` on one step (matrix
   products, convolutions and attention, forward and backward; the CPU
   attention kernel is added to its table), counted without activation
-  checkpointing (model FLOPs: recomputation is not useful work). Elementwise ops and the optimizer
-  are not counted. The matmul rate: the best of a few 2048^3 matmuls.
+  checkpointing (model FLOPs: recomputation is not useful work).
+  Elementwise ops and the optimizer are not counted. The matmul rate: the
+  best of a few 2048^3 matmuls, before and after the rounds.
 - Peak memory: on CUDA ``max_memory_allocated``; on CPU the profiler's
   allocation events (``profile_memory=True``): each carries the running total
   of live tensor bytes, its maximum minus the total at the step's start is
@@ -201,7 +202,8 @@ def peak_step_bytes(step: Callable, device: str) -> int:
     from torch._C._profiler import _EventType
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as p:
         step()
-    events, todo = [], list(p.profiler.kineto_results.experimental_event_tree())
+    todo = list(p.profiler.kineto_results.experimental_event_tree())
+    events = []
     while todo:
         node = todo.pop()
         todo.extend(node.children)
@@ -403,8 +405,8 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
                 f'{r["gflop_per_step"]:>8.4g}{r["gflop_per_s"]:>9.4g}'
                 f'{r["matmul_fraction"]:>10.0%} ')
         if hf:
-            line += (f'{r["s_per_step"] / hf["s_per_step"]:>9.2f}'
-                     f'{r["step_peak_mib"] / max(hf["step_peak_mib"], 1):>9.2f}')
+            peak = r['step_peak_mib'] / max(hf['step_peak_mib'], 1)
+            line += f'{r["s_per_step"] / hf["s_per_step"]:>9.2f}{peak:>9.2f}'
         print(line)
     print('step peak: the most tensor memory a step adds above its start '
           '(weights + optimizer moments = state); total peak = state + step '
