@@ -133,3 +133,16 @@ def test_missing_dataset_file_is_named(tmp_path):
     shutil.rmtree(tmp_path)
     with pytest.raises(FileNotFoundError, match='list.txt'):
         VideoListDataset(ann_file=str(tmp_path / 'list.txt'), pipeline=[])
+
+
+def test_repeated_sampling_decodes_once_and_skips_bad_videos(videos):
+    from mmvmae.datasets import RepeatedSamplingDataset
+    data = dataset(videos, ['good.mp4', 'missing.mp4'],
+                   max_bad_fraction=0.9)
+    repeated = RepeatedSamplingDataset(data, num_repeats=2)
+    assert type(repeated.shared_transforms[-1]).__name__ == \
+        'SafeVideoDecode'
+    for index in range(2):
+        copies = repeated[index]
+        assert [tuple(c['inputs'].shape) for c in copies] == \
+            [(1, 3, 8, 32, 32)] * 2

@@ -5,11 +5,9 @@
 # label smoothing 0.1, RandAugment (same op for all frames), random resized
 # crop (area 0.7-1: a smaller one could lose the moving digit), no flip (it
 # would swap move_left/move_right and the rotations); MixUp/CutMix and
-# random erasing are left out (too strong for 12 epochs of a 4-block model). Test: 2 clips x 3 crops = 6 views, softmax then mean.
-#   python tools/train.py configs/benchmarks/data_efficiency/vit-tiny_motion-finetune_100pct.py \
-#       --work-dir work_dirs/data_efficiency/finetune_100pct
-#   python tools/test.py configs/benchmarks/data_efficiency/vit-tiny_motion-finetune_100pct.py \
-#       work_dirs/data_efficiency/finetune_100pct/epoch_12.pth
+# random erasing are left out (too strong for 12 epochs of a 4-block model).
+# Test: 2 clips x 3 crops = 6 views, softmax then mean.
+# Commands: tools/benchmarks/data_efficiency.sh, docs/data_efficiency.md.
 _base_ = [
     '../../_base_/models/videomae_vit-base_recognizer.py',
     '../../finetune/_base_/videomae_finetune_schedule.py',

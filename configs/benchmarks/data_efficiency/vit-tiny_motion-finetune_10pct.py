@@ -2,8 +2,7 @@
 # labels (train_10pct.txt: 240 clips, 40 per class). A tenth of the data gets
 # 5x the epochs of the 100% run (60 vs 12), about half its optimisation
 # steps (480 vs 900).
-#   python tools/train.py configs/benchmarks/data_efficiency/vit-tiny_motion-finetune_10pct.py \
-#       --work-dir work_dirs/data_efficiency/finetune_10pct
+# Commands: tools/benchmarks/data_efficiency.sh, docs/data_efficiency.md.
 _base_ = ['./vit-tiny_motion-finetune_100pct.py']
 
 max_epochs, warmup_epochs = 60, 10

@@ -2,8 +2,7 @@
 # and budget as vit-tiny_motion-finetune_10pct.py, but randomly initialised
 # and without layer-wise lr decay (a trick for pretrained encoders that would
 # only slow the lower blocks of a random one).
-#   python tools/train.py configs/benchmarks/data_efficiency/vit-tiny_motion-scratch_10pct.py \
-#       --work-dir work_dirs/data_efficiency/scratch_10pct
+# Commands: tools/benchmarks/data_efficiency.sh, docs/data_efficiency.md.
 _base_ = ['./vit-tiny_motion-finetune_10pct.py']
 
 model = dict(backbone=dict(init_cfg=None))
