@@ -230,3 +230,24 @@ def test_init_dist_without_cuda(monkeypatch):
         assert get_world_size() == 1
     finally:
         torch_dist.destroy_process_group()
+
+
+def test_truncated_avi_does_not_crash_decord_init(tmp_path, shared_data):
+    # Without fix_decord_memory_reads, DecordInit hands decord a BytesIO of
+    # the truncated file and the process dies with SIGSEGV.
+    source = shared_data / 'videos' / 'test.avi'
+    truncated = tmp_path / 'truncated.avi'
+    truncated.write_bytes(source.read_bytes()[:source.stat().st_size // 3])
+    result = run_python(
+        'import mmvmae\n'
+        'from mmaction.datasets.transforms import DecordInit\n'
+        f'out = DecordInit()(dict(filename={str(truncated)!r}))\n'
+        "print('frames', out['total_frames'])\n")
+    assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
+    assert 'frames' in result.stdout
+
+
+def test_mmcv_lite_import_warning_is_silenced():
+    result = run_python('import warnings; warnings.simplefilter("default")\n'
+                        'import mmvmae, mmcv.cnn.bricks.transformer')
+    assert 'MultiScaleDeformableAttention' not in result.stderr

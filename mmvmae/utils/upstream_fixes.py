@@ -10,6 +10,7 @@ import importlib.util
 import os.path as osp
 import sys
 import types
+import warnings
 
 import numpy as np
 
@@ -390,11 +391,48 @@ def fix_cpu_init_dist() -> None:
         setattr(dist_utils, name, init)
 
 
+def fix_decord_memory_reads() -> None:
+    """decord 0.6.0 segfaults on some truncated files read from memory.
+
+    mmaction2's ``DecordInit`` reads the whole file into a ``BytesIO`` and
+    hands that to ``decord.VideoReader``; for a truncated AVI this crashes the
+    process (a dataloader worker dies, and the run with it), while opening
+    the same file by path raises a catchable error or reads the intact part.
+    For local files (``io_backend='disk'``, no extra backend arguments) we
+    open by path, which also avoids holding the encoded file in memory.
+    """
+    if importlib.util.find_spec('mmaction') is None:
+        return
+    loading = importlib.import_module('mmaction.datasets.transforms.loading')
+    decord_init = loading.DecordInit
+    if getattr(decord_init._get_video_reader, '_mmvmae_by_path', False):
+        return
+    from_memory = decord_init._get_video_reader
+
+    def _get_video_reader(self, filename: str):
+        if self.io_backend != 'disk' or self.kwargs or not osp.isfile(
+                filename):
+            return from_memory(self, filename)
+        import decord
+        return decord.VideoReader(filename, num_threads=self.num_threads)
+
+    _get_video_reader._mmvmae_by_path = True
+    decord_init._get_video_reader = _get_video_reader
+
+
+def silence_mmcv_lite_warning() -> None:
+    """mmcv-lite warns on every import that ``MultiScaleDeformableAttention``
+    (an mmcv.ops op) is missing; mmvmae never uses it."""
+    warnings.filterwarnings(
+        'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+
+
 def apply_upstream_fixes() -> None:
     """Apply every fix once; safe to call many times."""
     global _APPLIED
     if _APPLIED:
         return
+    silence_mmcv_lite_warning()
     fix_numpy2_names()
     fix_importlib_metadata()
     fix_missing_drn()
@@ -403,4 +441,5 @@ def apply_upstream_fixes() -> None:
     fix_weights_only_loading()
     fix_auto_scale_lr_accumulation()
     fix_cpu_init_dist()
+    fix_decord_memory_reads()
     _APPLIED = True
