@@ -5,9 +5,13 @@
 _base_ = './videomae_vit-base_k400-pretrain-800e.py'
 
 train_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1),
-    dict(type='DecordDecode'),
+    dict(
+        type='SafeVideoDecode',  # skip unreadable videos, logged
+        transforms=[
+            dict(type='DecordInit'),
+            dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1),
+            dict(type='DecordDecode'),
+        ]),
     dict(
         type='MultiScaleCrop',
         input_size=224,

@@ -22,9 +22,13 @@ optim_wrapper = dict(
     type='AmpOptimWrapper', dtype='bfloat16', clip_grad=dict(max_norm=0.02))
 
 train_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1),
-    dict(type='DecordDecode'),
+    dict(
+        type='SafeVideoDecode',  # skip unreadable videos, logged
+        transforms=[
+            dict(type='DecordInit'),
+            dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1),
+            dict(type='DecordDecode'),
+        ]),
     dict(
         type='MultiScaleCrop',
         input_size=224,

@@ -20,7 +20,7 @@ from typing import Dict, List, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .demo_data import make_background, write_video
+from .demo_data import write_video
 
 CLASSES = ('move_left', 'move_right', 'move_up', 'move_down', 'rotate_cw',
            'rotate_ccw')
@@ -34,8 +34,7 @@ MOTIONS = {
     'rotate_ccw': ((0, 0), -1),
 }
 SPLITS = ('train', 'val', 'test')
-GENERATOR_VERSION = 2
-BACKGROUND_CONTRAST = 0.4
+GENERATOR_VERSION = 3
 META_FILE = 'meta.json'  # written last: its presence marks a complete set
 TRAIN_DIGIT_FRACTION = 2 / 3  # digit images [0, 2/3) train, the rest val/test
 
@@ -44,6 +43,23 @@ def load_digit_images() -> np.ndarray:
     """scikit-learn's 1797 digit images as float32 ``(N, 8, 8)`` in [0, 1]."""
     from sklearn.datasets import load_digits
     return (load_digits().images / 16.0).astype(np.float32)
+
+
+def make_background(height: int, width: int,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Stripes of random angle, period and phase over a smooth colour
+    gradient: ``(H, W, 3)`` float32 RGB in [0, 255]. Its structure is larger
+    than a patch, so masked patches are predictable from visible ones."""
+    corners = rng.uniform(60, 196, size=(2, 2, 3)).astype(np.float32)
+    gradient = cv2.resize(corners, (width, height),
+                          interpolation=cv2.INTER_LINEAR)
+    angle = rng.uniform(0, np.pi)
+    period = rng.uniform(10, 16)
+    ys, xs = np.mgrid[:height, :width]
+    phase = (xs * np.cos(angle) + ys * np.sin(angle)) * 2 * np.pi / period
+    stripes = 30 * np.sin(phase + rng.uniform(0, 2 * np.pi))
+    tint = rng.uniform(0.5, 1.0, size=3).astype(np.float32)
+    return np.clip(gradient + stripes[..., None] * tint, 0, 255)
 
 
 def digit_alpha(image: np.ndarray, size: int) -> np.ndarray:
@@ -117,12 +133,11 @@ def random_motion_clip(label: int, digit: np.ndarray, num_frames: int,
     angle = rng.uniform(-180, 180)
     speed = rng.uniform(2.0, 3.0)  # pixels per frame
     spin = rng.uniform(15.0, 25.0)  # degrees per frame
-    background = make_background(height, width, rng).astype(np.float32)
-    background = 128 + BACKGROUND_CONTRAST * (background - 128)
+    background = make_background(height, width, rng)
     return render_digit_clip(
         background, digit_alpha(digit, size), color, center,
         (dx * speed, dy * speed), angle, -turn * spin, num_frames,
-        noise_std=3.0, rng=rng)
+        noise_std=2.0, rng=rng)
 
 
 def generate_motion_benchmark(out: str,

@@ -38,7 +38,9 @@ def test_pretrain_configs_on_real_videos(tmp_path, shared_data, name,
     loader = cfg.train_dataloader
     assert loader.batch_size == 32 and loader.num_workers == 8
     assert loader.persistent_workers and loader.sampler.shuffle
-    sample_frames = cfg.train_pipeline[1]
+    reading = cfg.train_pipeline[0]
+    assert reading.type == 'SafeVideoDecode'  # unreadable videos skipped
+    sample_frames = reading.transforms[1]
     assert (sample_frames.clip_len, sample_frames.frame_interval,
             sample_frames.num_clips) == (16, interval, 1)
     ann, prefix = video_list(tmp_path, shared_data)

@@ -14,9 +14,8 @@ Methods:
   Elementwise ops and the optimizer are not counted. The matmul rate: the
   best of a few 2048^3 matmuls, before and after the rounds.
 - Peak memory: on CUDA ``max_memory_allocated``; on CPU the profiler's
-  allocation events (``profile_memory=True``): each carries the running total
-  of live tensor bytes, its maximum minus the total at the step's start is
-  the step's peak. Both count tensors only (not the allocator's cache or
+  allocation and free events (``profile_memory=True``, matched by address):
+  the peak of the bytes allocated within the step and still live. Both count tensors only (not the allocator's cache or
   Python objects). ``step peak`` = the most the step adds above the state it
   starts from (weights and optimizer moments; gradients are freed before each
   step, so they count); ``state`` is that starting state; the total peak is
@@ -30,7 +29,7 @@ import argparse
 import json
 import statistics
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -166,15 +165,17 @@ def build_hf(args):
     return cls(cfg)
 
 
-def make_step(args, model, optim, run: Callable) -> Callable:
-    """One step: forward (+ backward + optimizer step when training)."""
+def make_step(args, optim, run: Callable, kept: list) -> Tuple[Callable,
+                                                               Callable]:
+    """One step: forward (+ backward + optimizer step when training), and
+    the training forward alone, its loss appended to ``kept``."""
     autocast = torch.autocast(args.device, dtype=torch.bfloat16,
                               enabled=args.dtype == 'bf16')
     if args.task == 'inference':
         def step():
             with torch.inference_mode(), autocast:
                 run()
-        return step
+        return step, step
 
     def step():
         optim.zero_grad(set_to_none=True)
@@ -182,7 +183,12 @@ def make_step(args, model, optim, run: Callable) -> Callable:
             loss = run()
         loss.backward()
         optim.step()
-    return step
+
+    def forward():
+        optim.zero_grad(set_to_none=True)
+        with autocast:
+            kept.append(run())
+    return step, forward
 
 
 def sync(device: str) -> None:
@@ -190,18 +196,20 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def peak_step_bytes(step: Callable, device: str) -> int:
-    """Tensor bytes a step adds at its peak above its starting state."""
+def memory(fn: Callable, device: str) -> Tuple[int, int]:
+    """Tensor bytes ``fn`` adds above its starting state: at its peak and
+    still live at its end."""
     if device.startswith('cuda'):
         sync(device)
         start = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
-        step()
+        fn()
         sync(device)
-        return torch.cuda.max_memory_allocated() - start
+        return (torch.cuda.max_memory_allocated() - start,
+                torch.cuda.memory_allocated() - start)
     from torch._C._profiler import _EventType
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as p:
-        step()
+        fn()
     todo = list(p.profiler.kineto_results.experimental_event_tree())
     events = []
     while todo:
@@ -209,13 +217,20 @@ def peak_step_bytes(step: Callable, device: str) -> int:
         todo.extend(node.children)
         if node.tag == _EventType.Allocation and \
                 node.extra_fields.device.type == 'cpu':
-            events.append((node.start_time_ns, node.extra_fields))
-    if not events:
-        return 0
-    events.sort(key=lambda e: e[0])
-    first = events[0][1]
-    start = first.total_allocated - first.alloc_size
-    return max(f.total_allocated for _, f in events) - start
+            f = node.extra_fields
+            events.append((node.start_time_ns, f.ptr, f.alloc_size))
+    # count only blocks allocated within the step: the allocator's running
+    # total also sees frees of older blocks, sometimes with stale sizes
+    live: Dict[int, int] = {}
+    now = peak = 0
+    for _, ptr, size in sorted(events):
+        if size > 0:
+            live[ptr] = size
+            now += size
+            peak = max(peak, now)
+        elif ptr in live:
+            now -= live.pop(ptr)
+    return peak, now
 
 
 def state_bytes(model, optim) -> int:
@@ -248,9 +263,10 @@ def matmul_rate(device: str, dtype: torch.dtype, n: int = 2048) -> float:
 class Runner:
     """One benchmarked variant: its step, FLOPs and memory."""
 
-    def __init__(self, name: str, step: Callable, prepare: Callable,
-                 model, optim, math: str) -> None:
-        self.name, self._step, self.prepare = name, step, prepare
+    def __init__(self, name: str, steps: Tuple[Callable, Callable],
+                 prepare: Callable, model, optim, math: str) -> None:
+        self.name, self.prepare = name, prepare
+        self._step, self.forward = steps
         self.math = math  # variants with the same math share FLOPs
         self.model, self.optim = model, optim
         self.times: List[float] = []
@@ -288,6 +304,7 @@ def setup(args) -> List[Runner]:
                                  betas=(0.9, 0.95), weight_decay=0.05,
                                  fused=True)
 
+    kept = []  # losses of forward-only runs (their graphs = activations)
     ours = build_mmvmae(args, grid).to(device).train(train)
     ours_optim = optimizer(ours)
     runners = []
@@ -315,7 +332,7 @@ def setup(args) -> List[Runner]:
                 return F.cross_entropy(logits.float(), labels) if train \
                     else logits
         runners.append(Runner(f'mmvmae {name}',
-                              make_step(args, ours, ours_optim, run),
+                              make_step(args, ours_optim, run, kept),
                               prepare, ours, ours_optim,
                               str(sorted((k, v) for k, v in opts.items()
                                          if k != 'with_cp'))))
@@ -332,9 +349,9 @@ def setup(args) -> List[Runner]:
                          labels=labels if train else None)
                 return out.loss if train else out.logits
         runners.append(Runner('HF transformers',
-                              make_step(args, hf, hf_optim, run),
+                              make_step(args, hf_optim, run, kept),
                               lambda cp=True: None, hf, hf_optim, 'hf'))
-    return runners
+    return runners, kept
 
 
 def _sample(mask, dmask):
@@ -351,7 +368,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     dtype = torch.bfloat16 if args.dtype == 'bf16' else torch.float32
-    runners = setup(args)
+    runners, kept = setup(args)
     for r in runners:  # warm-up (creates the optimizer state)
         r.step()
     rates = [matmul_rate(args.device, dtype)]
@@ -371,11 +388,15 @@ def main() -> None:
             flop_cache[r.math] = count_flops(r._step)
         flops = flop_cache[r.math]
         r.prepare()
-        peak = peak_step_bytes(r._step, args.device)
+        peak = memory(r._step, args.device)[0]
+        # saved activations: what the training forward leaves for backward
+        act = memory(r.forward, args.device)[1] if args.task != \
+            'inference' else 0
+        kept.clear()
         sec = statistics.median(r.times)
         results[r.name] = dict(
             s_per_step=sec, clips_per_s=args.batch / sec,
-            step_peak_mib=peak / 2**20,
+            step_peak_mib=peak / 2**20, activations_mib=act / 2**20,
             state_mib=state_bytes(r.model, r.optim) / 2**20,
             gflop_per_step=flops / 1e9, gflop_per_s=flops / sec / 1e9,
             matmul_fraction=flops / sec / rate,
@@ -394,25 +415,30 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
           f'{args.rounds} alternating rounds x {args.iters} steps, medians; '
           f'load average {load}; matmul rate {rate / 1e9:.0f} GFLOP/s')
     hf = results.get('HF transformers')
-    head = (f'{"variant":<28}{"s/step":>8}{"clips/s":>9}{"step peak MiB":>15}'
-            f'{"state MiB":>11}{"GFLOP":>8}{"GFLOP/s":>9}{"of matmul":>11}')
-    if hf:
-        head += f'{"time/HF":>9}{"peak/HF":>9}'
-    print(head)
+    cols = [('s/step', 's_per_step', '.3f'), ('clips/s', 'clips_per_s', '.2f'),
+            ('step peak MiB', 'step_peak_mib', '.0f'),
+            ('activ. MiB', 'activations_mib', '.0f'),
+            ('state MiB', 'state_mib', '.0f'),
+            ('GFLOP', 'gflop_per_step', '.4g'),
+            ('GFLOP/s', 'gflop_per_s', '.4g'),
+            ('of matmul', 'matmul_fraction', '.0%')]
+    ratios = [('time/HF', 's_per_step'), ('peak/HF', 'step_peak_mib'),
+              ('activ./HF', 'activations_mib')] if hf else []
+    print(f'{"variant":<24}' + ''.join(f'{c[0]:>{len(c[0]) + 2}}'
+                                       for c in cols + ratios))
     for name, r in results.items():
-        line = (f'{name:<28}{r["s_per_step"]:>8.3f}{r["clips_per_s"]:>9.2f}'
-                f'{r["step_peak_mib"]:>15.0f}{r["state_mib"]:>11.0f}'
-                f'{r["gflop_per_step"]:>8.4g}{r["gflop_per_s"]:>9.4g}'
-                f'{r["matmul_fraction"]:>10.0%} ')
-        if hf:
-            peak = r['step_peak_mib'] / max(hf['step_peak_mib'], 1)
-            line += f'{r["s_per_step"] / hf["s_per_step"]:>9.2f}{peak:>9.2f}'
+        line = f'{name:<24}' + ''.join(
+            f'{r[key]:>{len(title) + 2}{fmt}}' for title, key, fmt in cols)
+        for title, key in ratios:
+            line += f'{r[key] / max(hf[key], 1e-9):>{len(title) + 2}.2f}'
         print(line)
-    print('step peak: the most tensor memory a step adds above its start '
-          '(weights + optimizer moments = state); total peak = state + step '
-          'peak. CPU: profiler allocation events; CUDA: '
-          'max_memory_allocated. FLOPs: FlopCounterMode (matmul, conv, '
-          'attention).')
+    print('step peak: the most tensor memory a step (forward, backward, '
+          'optimizer) adds above its start, gradients included; activ.: '
+          'what the training forward leaves for the backward; state: '
+          'weights + optimizer moments (total peak = state + step peak). '
+          'CPU: profiler allocation/free events; CUDA: torch.cuda memory '
+          'stats. FLOPs: FlopCounterMode (matmul, conv, attention), '
+          'without recomputation.')
 
 
 if __name__ == '__main__':

@@ -14,10 +14,14 @@ ann_file_test = 'data/kinetics400/kinetics400_val_list_videos.txt'
 clip_len, frame_interval, img_size = 16, 4, 224
 
 train_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=clip_len,
-         frame_interval=frame_interval, num_clips=1),
-    dict(type='DecordDecode'),
+    dict(
+        type='SafeVideoDecode',  # skip unreadable videos, logged
+        transforms=[
+            dict(type='DecordInit'),
+            dict(type='SampleFrames', clip_len=clip_len,
+                 frame_interval=frame_interval, num_clips=1),
+            dict(type='DecordDecode'),
+        ]),
     dict(type='VideoRandAugment', magnitude=7, num_ops=4, magnitude_std=0.5),
     dict(type='RandomResizedCrop', area_range=(0.08, 1.0),
          aspect_ratio_range=(3 / 4, 4 / 3)),

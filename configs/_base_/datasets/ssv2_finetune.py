@@ -13,9 +13,13 @@ ann_file_test = 'data/sthv2/sthv2_val_list_videos.txt'
 clip_len, img_size = 16, 224
 
 train_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=clip_len, num_clips=1),
-    dict(type='DecordDecode'),
+    dict(
+        type='SafeVideoDecode',  # skip unreadable videos, logged
+        transforms=[
+            dict(type='DecordInit'),
+            dict(type='UniformSample', clip_len=clip_len, num_clips=1),
+            dict(type='DecordDecode'),
+        ]),
     dict(type='VideoRandAugment', magnitude=7, num_ops=4, magnitude_std=0.5),
     dict(type='RandomResizedCrop', area_range=(0.08, 1.0),
          aspect_ratio_range=(3 / 4, 4 / 3)),

@@ -13,10 +13,14 @@ ann_file_train = 'data/sthv2/sthv2_train_list_videos.txt'
 mask_ratio = 0.9
 
 train_pipeline = [
-    dict(type='DecordInit'),
     dict(
-        type='SampleFrames', clip_len=16, frame_interval=2, num_clips=1),
-    dict(type='DecordDecode'),
+        type='SafeVideoDecode',  # skip unreadable videos, logged
+        transforms=[
+            dict(type='DecordInit'),
+            dict(
+                type='SampleFrames', clip_len=16, frame_interval=2, num_clips=1),
+            dict(type='DecordDecode'),
+        ]),
     dict(
         type='MultiScaleCrop',
         input_size=224,

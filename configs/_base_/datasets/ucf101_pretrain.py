@@ -13,10 +13,14 @@ ann_file_train = 'data/ucf101/ucf101_train_split_1_videos.txt'
 mask_ratio = 0.75
 
 train_pipeline = [
-    dict(type='DecordInit'),
     dict(
-        type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1),
-    dict(type='DecordDecode'),
+        type='SafeVideoDecode',  # skip unreadable videos, logged
+        transforms=[
+            dict(type='DecordInit'),
+            dict(
+                type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1),
+            dict(type='DecordDecode'),
+        ]),
     dict(
         type='MultiScaleCrop',
         input_size=224,

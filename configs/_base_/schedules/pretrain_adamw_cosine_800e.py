@@ -27,7 +27,7 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 val_cfg = None
 test_cfg = None
 
-# lr above is for a total batch of 256 clips; the real lr is scaled to
-# num_gpus x batch_size (x accumulative_counts is NOT included by mmengine:
-# see docs/faq.md).
+# lr above is for a total batch of 256 clips; auto_scale_lr scales it to the
+# real one: processes x batch_size x accumulative_counts x num_repeats (see
+# docs/distributed.md; mmvmae fixes mmengine ignoring accumulation).
 auto_scale_lr = dict(enable=True, base_batch_size=256)

@@ -58,11 +58,11 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 
 # a fixed lr for batch 32 and a short schedule (the per-256 rule would give
-# 1.9e-5, far too small for 30 epochs)
+# 1.9e-5, far too small for 60 epochs)
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 auto_scale_lr = dict(enable=False)
 
-max_epochs, warmup_epochs = 30, 3
+max_epochs, warmup_epochs = 60, 5
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
