@@ -52,6 +52,17 @@ def pipeline(name: str) -> List[dict]:
     return Config.fromfile(CONFIGS / f'{name}.py').train_pipeline
 
 
+def find_step(steps: List[dict], name: str) -> dict:
+    """The config of step ``name``, also inside wrappers (``transforms``)."""
+    for step in steps:
+        if step['type'] == name:
+            return step
+        found = find_step(step.get('transforms', []), name)
+        if found:
+            return found
+    return {}
+
+
 def dataset(ann_file: str, prefix: str, steps: List[dict], repeats=None):
     cfg = dict(type='VideoListDataset', ann_file=ann_file,
                data_prefix=dict(video=prefix), pipeline=steps)
@@ -93,7 +104,7 @@ def main() -> None:
     with open(ann, 'w') as f:
         f.write('\n'.join(videos) + '\n')
     pre, fine = pipeline('k400_pretrain'), pipeline('k400_finetune')
-    sample_cfg = next(s for s in pre if s['type'] == 'SampleFrames')
+    sample_cfg = find_step(pre, 'SampleFrames')
     variants: Dict[str, Callable[[int], int]] = {
         'decode-only': decode_only(
             [osp.join(args.videos, v) for v in videos], sample_cfg),
