@@ -11,6 +11,7 @@ from mmengine.runner import Runner
 from mmvmae.datasets.robust_seeding import enable_sample_seeding
 from mmvmae.engine.optimizers.finite_loss_optim_wrapper import \
     use_finite_loss_wrappers
+from mmvmae.utils.upstream_fixes import fix_compile_numpy_fields
 
 
 def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
@@ -65,6 +66,8 @@ def build_runner(cfg: Config) -> Runner:
     """Build the runner the config names (``runner_type``, e.g.
     ``FlexibleRunner`` for FSDP/DeepSpeed) or mmengine's ``Runner``."""
     prepare_train_cfg(cfg)
+    if cfg.get('compile'):
+        fix_compile_numpy_fields()
     if 'runner_type' in cfg:
         from mmvmae.registry import RUNNERS
         runner = RUNNERS.build(cfg)

@@ -420,6 +420,21 @@ def fix_decord_memory_reads() -> None:
     decord_init._get_video_reader = _get_video_reader
 
 
+def fix_compile_numpy_fields() -> None:
+    """mmengine's ``compile=True`` breaks on numpy fields of data samples.
+
+    mmengine 0.10.7 compiles ``train_step``; dynamo's numpy tracing turns the
+    numpy masks that masking transforms put in the data samples into traced
+    tensors, and ``BaseDataElement.to`` then fails with ``'ndarray' object
+    has no attribute 'to'``. Turning numpy tracing off keeps them numpy.
+    Importing dynamo costs about a second, so this fix is applied by
+    :func:`mmvmae.engine.runner_setup.build_runner` only for configs that set
+    ``compile``, not on ``import mmvmae``.
+    """
+    import torch._dynamo.config
+    torch._dynamo.config.trace_numpy = False
+
+
 def silence_mmcv_lite_warning() -> None:
     """mmcv-lite warns on every import that ``MultiScaleDeformableAttention``
     (an mmcv.ops op) is missing; mmvmae never uses it."""

@@ -9,6 +9,7 @@ from mmengine.optim import OptimWrapper
 from mmvmae.models.utils import (PatchEmbed3d, count_kept, kept_index,
                                  take_tokens)
 from mmvmae.registry import MODELS
+from mmvmae.utils.upstream_fixes import fix_compile_numpy_fields
 
 from .test_videomae import batch, build, raw_batch
 
@@ -105,8 +106,10 @@ def test_compiled_train_step_matches_eager():
     for model in (eager, compiled):
         wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
         # dynamo's numpy tracing would treat the numpy masks in the data
-        # samples as tensors in BaseDataElement.to (see docs/performance.md)
-        with torch._dynamo.config.patch(trace_numpy=False):
+        # samples as tensors in BaseDataElement.to: fixed as build_runner
+        # does for configs with `compile`
+        with torch._dynamo.config.patch():
+            fix_compile_numpy_fields()
             model.losses = [model.train_step(raw_batch(seed=s), wrapper)
                             ['loss'] for s in range(2)]
     torch.testing.assert_close(torch.stack(compiled.losses),

@@ -24,10 +24,10 @@ RUNS = (
     ('scratch_10pct', '10%', 'scratch', 'vit-tiny_motion-scratch_10pct'),
     ('finetune_10pct', '10%', 'VideoMAE, mask 0.75',
      'vit-tiny_motion-finetune_10pct'),
-    ('finetune_10pct_mask0.5', '10%', 'VideoMAE, mask 0.5',
-     'vit-tiny_motion-finetune_10pct'),
-    ('finetune_10pct_mask0.9', '10%', 'VideoMAE, mask 0.9',
-     'vit-tiny_motion-finetune_10pct'),
+    ('finetune_100pct_mask0.5', '100%', 'VideoMAE, mask 0.5',
+     'vit-tiny_motion-finetune_100pct'),
+    ('finetune_100pct_mask0.9', '100%', 'VideoMAE, mask 0.9',
+     'vit-tiny_motion-finetune_100pct'),
 )
 PRETRAIN_RUNS = ('pretrain_mask0.5', 'pretrain_mask0.75', 'pretrain_mask0.9')
 

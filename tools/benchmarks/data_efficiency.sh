@@ -10,7 +10,7 @@
 #   pretrained  VideoMAE pretraining (tube mask 0.75) on the unlabeled train
 #               clips, then fine-tuning on 100% and 10% of the labels
 #   scratch     the same ViT and fine-tuning budget from a random init
-#   ablation    pretraining with tube mask 0.5 and 0.9, each fine-tuned on 10%
+#   ablation    pretraining with tube mask 0.5 and 0.9, each fine-tuned on 100%
 #   collect     print the results table and copy the logs to
 #               docs/data_efficiency/logs/<run>/
 # Every run is tested with 2 clips x 3 crops per test video. A run whose test
@@ -70,7 +70,7 @@ for group in "${groups[@]}"; do
         for ratio in ${ABLATION_RATIOS:-0.5 0.9}; do
             pretrained_done pretrain_mask$ratio ||
                 run pretrain_mask$ratio vit-tiny_motion-pretrain_mask$ratio
-            run finetune_10pct_mask$ratio vit-tiny_motion-finetune_10pct \
+            run finetune_100pct_mask$ratio vit-tiny_motion-finetune_100pct \
                 --cfg-options \
                 model.backbone.init_cfg.checkpoint=$WORK/pretrain_mask$ratio
         done ;;
