@@ -41,7 +41,9 @@ def backbone_config(arch: Dict) -> Dict:
         qkv_bias=arch['qkv_bias'],
         # any positive value creates gamma_1/gamma_2; the weights overwrite it
         layer_scale_init_value=0.1 if arch['layer_scale'] else 0.,
-        norm_eps=arch['norm_eps'], out_type=arch['out_type'])
+        norm_eps=arch['norm_eps'],
+        final_norm_eps=arch.get('fc_norm_eps', arch['norm_eps']),
+        out_type=arch['out_type'])
     return cfg
 
 
@@ -66,7 +68,9 @@ def model_config(arch: Dict) -> Dict:
             mlp_ratio=_ratio(dec['mlp_hidden'], dec['embed_dims']),
             patch_size=arch['patch_size'], tubelet_size=arch['tubelet_size'],
             in_pixels=arch['in_channels'], num_tokens=num_tokens(arch),
-            norm_eps=arch['decoder_norm_eps'])
+            norm_eps=arch['decoder_norm_eps'],
+            final_norm_eps=arch.get('decoder_final_norm_eps',
+                                    arch['decoder_norm_eps']))
         head = dict(type='VideoMAEPretrainHead',
                     norm_pix=arch.get('norm_pix_loss', True),
                     patch_size=arch['patch_size'],
@@ -83,9 +87,9 @@ def model_config(arch: Dict) -> Dict:
 def build_model(arch: Dict, device: str = 'cpu') -> nn.Module:
     """Build the mmvmae model of ``arch`` (random weights) in eval mode.
 
-    ``VideoMAEViT`` / ``VideoMAEDecoder`` take one ``norm_eps`` each; a
-    source whose final norms use another eps (HF builds ``fc_norm`` and the
-    decoder norm with 1e-5) gets it set on those LayerNorms here.
+    The source's LayerNorm eps travel in the config: ``norm_eps`` for the
+    blocks, ``final_norm_eps`` for ``fc_norm`` / the decoder norm (Hugging
+    Face builds those with 1e-5).
     """
     import mmvmae
     from mmengine.registry import DefaultScope
@@ -94,12 +98,6 @@ def build_model(arch: Dict, device: str = 'cpu') -> nn.Module:
     mmvmae.register_all_modules(init_default_scope=False)
     with DefaultScope.overwrite_default_scope('mmvmae'), torch.device(device):
         model = MODELS.build(model_config(arch))
-    backbone = getattr(model, 'backbone', model)
-    if hasattr(backbone, 'fc_norm'):
-        backbone.fc_norm.eps = arch.get('fc_norm_eps', arch['norm_eps'])
-    if hasattr(model, 'neck'):
-        model.neck.norm.eps = arch.get('decoder_final_norm_eps',
-                                       arch['decoder_norm_eps'])
     return model.eval()
 
 

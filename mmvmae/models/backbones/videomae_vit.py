@@ -71,6 +71,8 @@ class VideoMAEViT(BaseModule):
         drop_path_rate: stochastic depth of the last block, linear over depth.
         layer_scale_init_value: ``gamma_1/gamma_2`` init; 0 disables them.
         norm_eps: LayerNorm eps.
+        final_norm_eps: eps of the final ``norm`` / ``fc_norm``; defaults to
+            ``norm_eps`` (Hugging Face classifiers use 1e-5 for ``fc_norm``).
         out_type: 'tokens' ``(B, N, C)``, 'avg' ``(B, C)`` (mean then
             ``fc_norm``) or 'featmap' ``(B, C, T', H', W')``.
         with_cp: activation checkpointing per block: False, True / 'full'
@@ -95,6 +97,7 @@ class VideoMAEViT(BaseModule):
                  drop_path_rate: float = 0.,
                  layer_scale_init_value: float = 0.,
                  norm_eps: float = 1e-6,
+                 final_norm_eps: Optional[float] = None,
                  out_type: str = 'tokens',
                  with_cp: Union[bool, str] = False,
                  attn_impl: str = 'sdpa',
@@ -135,10 +138,11 @@ class VideoMAEViT(BaseModule):
                   dpr[i], layer_scale_init_value, norm_eps, attn_impl)
             for i in range(self.num_layers)
         ])
+        final_norm_eps = norm_eps if final_norm_eps is None else final_norm_eps
         if out_type == 'avg':
-            self.fc_norm = nn.LayerNorm(self.embed_dims, eps=norm_eps)
+            self.fc_norm = nn.LayerNorm(self.embed_dims, eps=final_norm_eps)
         else:
-            self.norm = nn.LayerNorm(self.embed_dims, eps=norm_eps)
+            self.norm = nn.LayerNorm(self.embed_dims, eps=final_norm_eps)
         self.apply(init_transformer_weights)
         self.patch_embed.reset_parameters()
 

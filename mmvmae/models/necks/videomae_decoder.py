@@ -41,6 +41,8 @@ class VideoMAEDecoder(BaseModule):
         num_tokens: tokens ``N`` of the full grid (1568 = 8x14x14 for
             16x224x224 input); the size of the decoder's sinusoid table.
         norm_eps: LayerNorm eps.
+        final_norm_eps: eps of the final ``norm``; defaults to ``norm_eps``
+            (Hugging Face uses 1e-5 there).
         with_cp: activation checkpointing per block: False, True / 'full'
             or 'selective' (see ``VideoMAEViT``).
         attn_impl: 'sdpa' or 'eager'.
@@ -57,6 +59,7 @@ class VideoMAEDecoder(BaseModule):
                  in_pixels: int = 3,
                  num_tokens: int = 1568,
                  norm_eps: float = 1e-6,
+                 final_norm_eps: Optional[float] = None,
                  with_cp: Union[bool, str] = False,
                  attn_impl: str = 'sdpa',
                  init_cfg: Optional[dict] = None) -> None:
@@ -75,7 +78,9 @@ class VideoMAEDecoder(BaseModule):
             Block(embed_dims, num_heads, mlp_ratio, norm_eps=norm_eps,
                   attn_impl=attn_impl) for _ in range(depth)
         ])
-        self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.norm = nn.LayerNorm(
+            embed_dims,
+            eps=norm_eps if final_norm_eps is None else final_norm_eps)
         self.head = nn.Linear(embed_dims,
                               tubelet_size * patch_size**2 * in_pixels)
         self.apply(init_transformer_weights)
