@@ -1,7 +1,7 @@
 """A small generated benchmark for video classification that needs motion.
 
 Each clip shows one handwritten digit (scikit-learn's bundled 8x8 digits,
-upscaled and coloured) over a textured background with sensor noise. The
+upscaled and coloured) over a striped, shaded background with pixel noise. The
 label is how the digit moves (``CLASSES``): translation in one of four
 directions (wrapping around the frame), or rotation in place, clockwise or
 anticlockwise. Position and angle at frame 0 are uniform over the frame and

@@ -95,7 +95,8 @@ def test_motion_is_what_the_class_says():
     blob = digit_alpha(np.pad(np.ones((2, 2), np.float32), 3), 8)
     frames = render_digit_clip(black, blob, (255, 255, 255), (20, 16),
                                (1.5, -1.0), 0, 0, 3, 0.0, rng)
-    steps = np.diff([centroid(f[..., 0].astype(float)) for f in frames], axis=0)
+    centres = [centroid(frame[..., 0].astype(float)) for frame in frames]
+    steps = np.diff(centres, axis=0)
     np.testing.assert_allclose(steps, [[1.5, -1.0]] * 2, atol=0.1)
     # a bar pointing right, turned by -90 (the sign rotate_cw uses), points
     # down on screen (y grows downwards): clockwise as seen

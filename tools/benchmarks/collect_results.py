@@ -1,6 +1,6 @@
 """Tabulate the data-efficiency benchmark and keep its logs.
 
-    python tools/benchmarks/collect_results.py [--work work_dirs/data_efficiency]
+    python tools/benchmarks/collect_results.py [--work WORK_DIR]
 
 Reads the test metrics of every finished run under ``--work``, prints a
 markdown table (top-1 and mean class accuracy over 2x3 views on the test
@@ -105,7 +105,7 @@ def main() -> None:
         if log is None:
             continue
         keep_log(log, args.logs, run, 'train.log')
-        config = 'vit-tiny_motion-' + run.replace('pretrain_', 'pretrain_')
+        config = f'vit-tiny_motion-{run}'
         print(f'| {run} | {final_loss(log)} | '
               f'[train]({args.link_prefix}/{run}/train.log) | '
               f'`{command(run, config, args.work)}` |')

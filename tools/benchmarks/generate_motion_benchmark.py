@@ -1,6 +1,6 @@
 """Generate the motion benchmark of the data-efficiency benchmark.
 
-    python tools/benchmarks/generate_motion_benchmark.py --out data/motion_benchmark
+    python tools/benchmarks/generate_motion_benchmark.py --out DIR
 
 Deterministic (same arguments, same frames); skips the work when ``--out``
 already holds a complete set made with the same arguments.
@@ -18,7 +18,7 @@ from mmvmae.datasets.motion_benchmark import (GENERATOR_VERSION, META_FILE,
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', default='data/motion_benchmark')
     parser.add_argument('--num-train', type=int, default=2400)
     parser.add_argument('--num-val', type=int, default=300)

@@ -5,8 +5,8 @@
 # label smoothing 0.1, random resized crop (area 0.7-1: a smaller one could
 # lose the moving digit) and temporal jitter, no flip (it would swap
 # move_left/move_right and the rotations). RandAugment, MixUp/CutMix and
-# random erasing are left out: with them a scratch ViT stayed at chance for
-# the whole (short) budget in a trial run.
+# random erasing are left out: they are tuned for long runs of large models
+# and slow down short ones (docs/data_efficiency.md).
 # Test: 2 clips x 3 crops = 6 views, softmax then mean.
 # Commands: tools/benchmarks/data_efficiency.sh, docs/data_efficiency.md.
 _base_ = [
