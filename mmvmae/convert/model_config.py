@@ -8,11 +8,10 @@ from typing import Dict
 import torch
 from torch import nn
 
+from mmvmae.models.utils.data_preprocessor import \
+    default_data_preprocessor
 from .report import ConversionError
 
-DATA_PREPROCESSOR = dict(type='ActionDataPreprocessor',
-                         mean=[123.675, 116.28, 103.53],
-                         std=[58.395, 57.12, 57.375], format_shape='NCTHW')
 
 
 def _ratio(hidden: int, dim: int) -> float:
@@ -80,7 +79,7 @@ def model_config(arch: Dict) -> Dict:
         head = dict(type='VideoMAEClsHead', num_classes=arch['num_classes'],
                     in_channels=arch['embed_dims'])
         return dict(type='Recognizer3D', backbone=backbone, cls_head=head,
-                    data_preprocessor=dict(DATA_PREPROCESSOR))
+                    data_preprocessor=default_data_preprocessor())
     return backbone
 
 

@@ -7,7 +7,8 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from mmvmae.registry import MODELS
-from ..utils import count_kept, kept_index, unpatchify
+from ..utils import (count_kept, default_data_preprocessor, kept_index,
+                     unpatchify)
 
 ForwardResults = Union[Dict[str, Tensor], List, Tensor]
 
@@ -36,11 +37,7 @@ class VideoMAE(BaseModel):
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
-            data_preprocessor = dict(
-                type='ActionDataPreprocessor',
-                mean=[123.675, 116.28, 103.53],
-                std=[58.395, 57.12, 57.375],
-                format_shape='NCTHW')
+            data_preprocessor = default_data_preprocessor()
         if isinstance(data_preprocessor, dict):
             # built here so mmaction2's preprocessor resolves without a
             # default scope (the mmvmae registry is a child of mmaction's)

@@ -8,6 +8,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmvmae.registry import MODELS
+from ..utils import default_data_preprocessor
 from .roi_sampling import sample_training_rois
 
 
@@ -51,11 +52,7 @@ class AVADetector(BaseModel):
                  size_divisor: Optional[int] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if data_preprocessor is None:
-            data_preprocessor = dict(
-                type='ActionDataPreprocessor',
-                mean=[123.675, 116.28, 103.53],
-                std=[58.395, 57.12, 57.375],
-                format_shape='NCTHW')
+            data_preprocessor = default_data_preprocessor()
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)

@@ -1,3 +1,5 @@
+from .data_preprocessor import (VIDEO_DATA_PREPROCESSOR,
+                                default_data_preprocessor)
 from .patchify import PatchEmbed3d, patchify, unpatchify
 from .position_embedding import (interpolate_position_table,
                                  sinusoid_position_table)
@@ -5,6 +7,7 @@ from .transformer_block import (Attention, Block, Mlp, check_attn_impl,
                                 init_transformer_weights)
 
 __all__ = [
+    'VIDEO_DATA_PREPROCESSOR', 'default_data_preprocessor',
     'PatchEmbed3d', 'patchify', 'unpatchify', 'interpolate_position_table',
     'sinusoid_position_table', 'Attention', 'Block', 'Mlp', 'check_attn_impl',
     'init_transformer_weights'
