@@ -31,9 +31,9 @@ class VideoReadError(RuntimeError):
 
 
 def open_video(path: str):
-    """A ``decord.VideoReader`` on ``path`` (by path: decord 0.6.0 can
-    crash the process on truncated files opened from memory, as
-    mmaction2's ``DecordInit`` does).
+    """A ``decord.VideoReader`` on ``path``, with errors that say what is
+    wrong with the file (``DecordInit`` also opens local files by path, see
+    ``fix_decord_memory_reads`` in ``mmvmae.utils.upstream_fixes``).
 
     Raises:
         FileNotFoundError: no file at ``path``.
@@ -77,13 +77,23 @@ def _find_pipeline(cfg: Config, split: str) -> List[dict]:
     """``cfg.<split>_pipeline`` or ``cfg.<split>_dataloader.dataset.pipeline``
     (looking through wrapper datasets); ``[]`` when there is none."""
     if cfg.get(f'{split}_pipeline'):
-        return list(cfg[f'{split}_pipeline'])
+        return _flatten(cfg[f'{split}_pipeline'])
     loader = cfg.get(f'{split}_dataloader') or {}
     dataset = loader.get('dataset') or {}
     while 'pipeline' not in dataset and isinstance(dataset.get('dataset'),
                                                    dict):
         dataset = dataset['dataset']
-    return list(dataset.get('pipeline') or [])
+    return _flatten(dataset.get('pipeline') or [])
+
+
+def _flatten(pipeline: List[dict]) -> List[dict]:
+    """Expand wrapper steps (``SafeVideoDecode(transforms=[...])``) into
+    the steps they run."""
+    steps = []
+    for step in pipeline:
+        inner = step.get('transforms')
+        steps += _flatten(inner) if isinstance(inner, list) else [step]
+    return steps
 
 
 def test_pipeline_cfg(cfg: Config) -> List[dict]:
@@ -155,7 +165,7 @@ def prepare_inputs(cfg: Config, video: VideoInput,
         path = osp.expanduser(str(video))
         data = dict(filename=path, label=-1, start_index=0, modality='RGB')
         if any(s.get('type') == 'DecordInit' for s in pipeline):
-            reader = open_video(path)  # replaces DecordInit, see open_video
+            reader = open_video(path)  # replaces DecordInit: clearer errors
             pipeline = [s for s in pipeline if s.get('type') != 'DecordInit']
             data.update(video_reader=reader, total_frames=len(reader),
                         avg_fps=reader.get_avg_fps())

@@ -173,6 +173,22 @@ def test_single_view_pipeline_of_uniform_sampling():
         'CenterCrop', 'FormatShape', 'PackActionInputs']
 
 
+def test_single_view_pipeline_looks_inside_safe_video_decode():
+    # pretraining configs have only a train pipeline, whose reading steps
+    # are wrapped in SafeVideoDecode
+    from mmengine.config import Config
+
+    from mmvmae.apis.video_input import single_view_pipeline_cfg
+    from .tiny_models import CONFIGS
+    cfg = Config.fromfile(str(
+        CONFIGS / 'pretrain' / 'videomae_vit-base_k400-pretrain-800e.py'))
+    assert cfg.train_pipeline[0]['type'] == 'SafeVideoDecode'
+    steps = single_view_pipeline_cfg(cfg, (224, 224))
+    assert [s['type'] for s in steps][:3] == [
+        'DecordInit', 'SampleFrames', 'DecordDecode']
+    assert (steps[1]['clip_len'], steps[1]['frame_interval']) == (16, 4)
+
+
 def test_clear_errors(recognizer, pretrainer, tmp_path):
     broken = tmp_path / 'broken.mp4'
     broken.write_bytes(b'not a video at all')
