@@ -8,8 +8,8 @@ from mmengine.config import Config, DictAction
 import mmvmae
 from mmvmae.engine.runner_setup import build_runner, merge_common_args
 from mmvmae.utils.config_check import (check_checkpoint_fits,
-                                       load_checkpoint_safely,
-                                       unknown_type_message)
+                                       exit_on_unknown_type,
+                                       load_checkpoint_safely)
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,20 +54,16 @@ def main() -> None:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     try:
-        checkpoint = load_checkpoint_safely(args.checkpoint)
-        runner = build_runner(cfg)
-        check_checkpoint_fits(runner.model, checkpoint, args.checkpoint)
-        del checkpoint
-        runner.test()
+        with exit_on_unknown_type(cfg):
+            checkpoint = load_checkpoint_safely(args.checkpoint)
+            runner = build_runner(cfg)
+            check_checkpoint_fits(runner.model, checkpoint, args.checkpoint)
+            del checkpoint
+            runner.test()
     except ValueError as error:
         if not str(error).startswith(('refused to load', args.checkpoint)):
             raise
         raise SystemExit(f'error: {error}') from None
-    except KeyError as error:
-        message = unknown_type_message(error, cfg)
-        if message is None:
-            raise
-        raise SystemExit(f'error: {message}') from None
 
 
 if __name__ == '__main__':

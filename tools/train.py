@@ -7,7 +7,7 @@ from mmengine.config import Config, DictAction
 
 import mmvmae
 from mmvmae.engine.runner_setup import build_runner, merge_common_args
-from mmvmae.utils.config_check import unknown_type_message
+from mmvmae.utils.config_check import exit_on_unknown_type
 
 
 def parse_args() -> argparse.Namespace:
@@ -87,14 +87,9 @@ def main() -> None:
     cfg = merge_train_args(cfg, args)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    try:
+    with exit_on_unknown_type(cfg):
         runner = build_runner(cfg)
         runner.train()
-    except KeyError as error:
-        message = unknown_type_message(error, cfg)
-        if message is None:
-            raise
-        raise SystemExit(f'error: {message}') from None
 
 
 if __name__ == '__main__':

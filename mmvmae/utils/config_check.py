@@ -9,10 +9,11 @@
   also has must have the model's shape (a classifier trained for 400
   classes is not silently dropped when testing a 101-class model).
 """
+import contextlib
 import difflib
 import pickle
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from torch import nn
 
@@ -66,6 +67,20 @@ def unknown_type_message(error: KeyError, cfg: Optional[Dict] = None
         f'; registered names include {", ".join(names[:20])}'
     return (f"unknown type '{type_name}'{where} in the {scope}::{registry} "
             f'registry{hint}')
+
+
+@contextlib.contextmanager
+def exit_on_unknown_type(cfg: Optional[Dict] = None) -> Iterator[None]:
+    """Turn mmengine's unknown-type ``KeyError`` raised inside the block
+    into ``SystemExit`` with :func:`unknown_type_message`; other errors pass.
+    """
+    try:
+        yield
+    except KeyError as error:
+        message = unknown_type_message(error, cfg)
+        if message is None:
+            raise
+        raise SystemExit(f'error: {message}') from None
 
 
 def load_checkpoint_safely(path: str) -> dict:
