@@ -17,10 +17,12 @@ def clip(t=5, h=32, w=40, seed=0):
                     255).astype(np.uint8) for i in range(t)]
 
 
+@pytest.mark.parametrize('backend', ['cv2', 'pil'])
 @pytest.mark.parametrize('op', sorted(_OPS))
-def test_every_op_is_identical_on_every_frame(op):
+def test_every_op_is_identical_on_every_frame(op, backend):
     aug = TRANSFORMS.build(dict(type='VideoRandAugment', ops=[op], num_ops=1,
-                                prob=1., magnitude=9, magnitude_std=0.5))
+                                prob=1., magnitude=9, magnitude_std=0.5,
+                                backend=backend))
     same = [clip(t=1)[0]] * 4
     np.random.seed(1)
     out = aug(dict(imgs=list(same)))['imgs']
@@ -31,7 +33,7 @@ def test_every_op_is_identical_on_every_frame(op):
 
 def test_distinct_frames_get_the_same_sampled_ops():
     aug = VideoRandAugment(magnitude=7, num_ops=4, magnitude_std=0.5,
-                           prob=1.)
+                           prob=1., backend='pil')
     frames = clip()
     np.random.seed(3)
     out = aug(dict(imgs=list(frames)))['imgs']
@@ -40,8 +42,8 @@ def test_distinct_frames_get_the_same_sampled_ops():
     assert len(ops) == 4
     for frame, got in zip(frames, out):
         img = Image.fromarray(frame)
-        for op in ops:
-            img = op(img)
+        for name, arg in ops:
+            img = _OPS[name][0](img, arg, aug.fill, Image.BICUBIC)
         assert np.array_equal(np.asarray(img), got)
     assert any(not np.array_equal(a, b) for a, b in zip(frames, out))
 
@@ -62,7 +64,7 @@ def test_ops_follow_pil_reference():
     for name, (level, reference) in ops.items():
         op, level_to_arg, _ = _OPS[name]
         arg = level_to_arg(level) if level_to_arg else None
-        got = np.asarray(op(img, arg, (0, 0, 0)))
+        got = np.asarray(op(img, arg, (0, 0, 0), Image.BICUBIC))
         assert np.array_equal(got, reference().astype(np.uint8)), name
 
 

@@ -50,6 +50,18 @@ def test_target_matches_loop(norm_pix):
                                rtol=1e-4)
 
 
+@pytest.mark.parametrize('norm_pix', [True, False])
+def test_target_of_indexed_tokens_matches_loop(norm_pix):
+    pixels, video = normalised_video(t=4, h=4, w=6)  # 2 x 2 x 3 tokens
+    index = torch.tensor([[11, 0, 4, 7], [3, 5, 6, 10]])
+    target = head(norm_pix=norm_pix).construct_target(video, index)
+    full = loop_target(pixels, norm_pix)
+    expected = torch.stack([full[n, index[n]] for n in range(2)])
+    assert target.shape == (2, 4, 24) and target.is_contiguous()
+    torch.testing.assert_close(target.double(), expected, atol=1e-4,
+                               rtol=1e-4)
+
+
 def test_loss_by_hand():
     pixels, video = normalised_video(b=2)
     target = loop_target(pixels, True).float()

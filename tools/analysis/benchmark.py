@@ -21,6 +21,10 @@ Methods:
   step, so they count); ``state`` is that starting state; the total peak is
   their sum.
 
+- CPU allocator: glibc is told to keep freed blocks for reuse (``--malloc
+  keep``, the default; see ``keep_freed_memory``), for both models, so
+  that page faults of the allocator do not decide the ratios.
+
 Example (the numbers in docs/performance.md):
     python tools/analysis/benchmark.py --arch base --task pretrain --batch 2 \
         --variants plain,dual,cp-selective,cp-full --rounds 3
@@ -38,6 +42,7 @@ from torch.utils.flop_counter import (FlopCounterMode, sdpa_backward_flop,
                                       sdpa_flop)
 
 import mmvmae  # noqa: F401  (before transformers / mmaction)
+from mmvmae.engine.optimizers import StepInBackwardOptimWrapper
 from mmvmae.models.backbones.videomae_vit import ARCH_SETTINGS
 from mmvmae.models.necks.videomae_decoder import DECODER_PRESETS
 from mmvmae.registry import MODELS
@@ -55,7 +60,12 @@ VARIANTS = {
     'cp-full': dict(with_cp=True),
     'dual-cp-selective': dict(dual=True, with_cp='selective'),
     'eager': dict(attn_impl='eager'),
+    # StepInBackwardOptimWrapper: each weight updated (and its gradient
+    # freed) as soon as its gradient exists
+    'step-in-backward': dict(step_in_backward=True),
 }
+# options that change memory or time but not the model FLOPs
+NOT_MATH = ('with_cp', 'step_in_backward')
 _aten = torch.ops.aten
 CPU_SDPA = {
     _aten._scaled_dot_product_flash_attention_for_cpu:
@@ -76,8 +86,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--size', type=int, default=224)
     p.add_argument('--mask-ratio', type=float, default=0.9)
     p.add_argument('--variants', default='plain',
-                   help=f'comma list of mmvmae variants {sorted(VARIANTS)}'
-                   ' (pretrain; the others take plain and cp-*)')
+                   help=f'comma list of mmvmae variants {sorted(VARIANTS)}, '
+                   'combined with "+" (e.g. cp-full+step-in-backward); dual '
+                   'is for --task pretrain')
     p.add_argument('--no-hf', action='store_true', help='mmvmae only')
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--iters', type=int, default=1, help='steps per round')
@@ -86,12 +97,47 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--dtype', default='fp32', choices=('fp32', 'bf16'))
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--json', help='also write the results here')
+    p.add_argument('--malloc', default='keep', choices=('keep', 'default'),
+                   help="CPU: 'keep' (default) makes glibc keep freed memory "
+                   "for reuse, for both models (see keep_freed_memory)")
     args = p.parse_args()
     args.variants = args.variants.split(',')
-    bad = [v for v in args.variants if v not in VARIANTS]
+    bad = [part for v in args.variants for part in v.split('+')
+           if part not in VARIANTS]
     if bad:
         p.error(f'unknown variants {bad}; choose from {sorted(VARIANTS)}')
     return args
+
+
+def variant_options(name: str) -> dict:
+    """The mmvmae options of ``name`` (parts joined by '+')."""
+    opts = {}
+    for part in name.split('+'):
+        opts.update(VARIANTS[part])
+    return opts
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc's malloc keep freed blocks (up to 32 MiB) for reuse.
+
+    By default glibc hands large freed blocks back to the OS and the next
+    allocation page-faults them in again: each step then pays for touching
+    fresh pages, by an amount that depends on the order and sizes of a
+    model's allocations (measured: 3-8% of a ViT-B step, more for one model
+    than the other, which turned a same-math tie into a 5% "difference").
+    Both models run under this setting; it is what jemalloc/tcmalloc (the
+    usual advice for PyTorch on CPU) do anyway. Returns whether it applied.
+    """
+    import ctypes
+    import ctypes.util
+    name = ctypes.util.find_library('c')
+    try:
+        libc = ctypes.CDLL(name)
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20)) and \
+            bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
+    except (OSError, AttributeError):  # not glibc
+        return False
 
 
 def tube_mask(args, grid, gen) -> torch.Tensor:
@@ -165,10 +211,11 @@ def build_hf(args):
     return cls(cfg)
 
 
-def make_step(args, optim, run: Callable, kept: list) -> Tuple[Callable,
-                                                               Callable]:
+def make_step(args, optim, run: Callable, kept: list,
+              wrapper=None) -> Tuple[Callable, Callable]:
     """One step: forward (+ backward + optimizer step when training), and
-    the training forward alone, its loss appended to ``kept``."""
+    the training forward alone, its loss appended to ``kept``. With a
+    ``StepInBackwardOptimWrapper`` the optimizer steps inside backward."""
     autocast = torch.autocast(args.device, dtype=torch.bfloat16,
                               enabled=args.dtype == 'bf16')
     if args.task == 'inference':
@@ -181,6 +228,9 @@ def make_step(args, optim, run: Callable, kept: list) -> Tuple[Callable,
         optim.zero_grad(set_to_none=True)
         with autocast:
             loss = run()
+        if wrapper is not None:
+            wrapper.backward(loss)
+            return
         loss.backward()
         optim.step()
 
@@ -307,11 +357,15 @@ def setup(args) -> List[Runner]:
     kept = []  # losses of forward-only runs (their graphs = activations)
     ours = build_mmvmae(args, grid).to(device).train(train)
     ours_optim = optimizer(ours)
+    # hooks on the weights, active only inside its own backward
+    in_backward = StepInBackwardOptimWrapper(ours_optim) if train else None
     runners = []
     for name in args.variants:
-        opts = VARIANTS[name]
-        if args.task != 'pretrain' and set(opts) - {'with_cp', 'attn_impl'}:
+        opts = variant_options(name)
+        if args.task != 'pretrain' and 'dual' in opts:
             raise SystemExit(f'variant {name} is for --task pretrain')
+        if not train and 'step_in_backward' in opts:
+            raise SystemExit(f'variant {name} needs a training task')
 
         def prepare(opts=opts, cp=True):
             for m in ours.modules():
@@ -331,11 +385,12 @@ def setup(args) -> List[Runner]:
                 logits = ours(video)
                 return F.cross_entropy(logits.float(), labels) if train \
                     else logits
+        wrapper = in_backward if opts.get('step_in_backward') else None
         runners.append(Runner(f'mmvmae {name}',
-                              make_step(args, ours_optim, run, kept),
+                              make_step(args, ours_optim, run, kept, wrapper),
                               prepare, ours, ours_optim,
                               str(sorted((k, v) for k, v in opts.items()
-                                         if k != 'with_cp'))))
+                                         if k not in NOT_MATH))))
     if not args.no_hf:
         hf = build_hf(args).to(device).train(train)
         hf_optim = optimizer(hf)
@@ -367,6 +422,8 @@ def main() -> None:
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    args.malloc_kept = args.device == 'cpu' and args.malloc == 'keep' and \
+        keep_freed_memory()
     dtype = torch.bfloat16 if args.dtype == 'bf16' else torch.float32
     runners, kept = setup(args)
     for r in runners:  # warm-up (creates the optimizer state)
@@ -413,7 +470,8 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
           f'{args.batch}, {args.device} {args.dtype}, '
           f'{torch.get_num_threads()} threads, torch {torch.__version__}; '
           f'{args.rounds} alternating rounds x {args.iters} steps, medians; '
-          f'load average {load}; matmul rate {rate / 1e9:.0f} GFLOP/s')
+          f'load average {load}; matmul rate {rate / 1e9:.0f} GFLOP/s; '
+          f'freed memory kept by malloc: {args.malloc_kept}')
     hf = results.get('HF transformers')
     cols = [('s/step', 's_per_step', '.3f'), ('clips/s', 'clips_per_s', '.2f'),
             ('step peak MiB', 'step_peak_mib', '.0f'),
@@ -424,10 +482,10 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
             ('of matmul', 'matmul_fraction', '.0%')]
     ratios = [('time/HF', 's_per_step'), ('peak/HF', 'step_peak_mib'),
               ('activ./HF', 'activations_mib')] if hf else []
-    print(f'{"variant":<24}' + ''.join(f'{c[0]:>{len(c[0]) + 2}}'
+    print(f'{"variant":<40}' + ''.join(f'{c[0]:>{len(c[0]) + 2}}'
                                        for c in cols + ratios))
     for name, r in results.items():
-        line = f'{name:<24}' + ''.join(
+        line = f'{name:<40}' + ''.join(
             f'{r[key]:>{len(title) + 2}{fmt}}' for title, key, fmt in cols)
         for title, key in ratios:
             line += f'{r[key] / max(hf[key], 1e-9):>{len(title) + 2}.2f}'

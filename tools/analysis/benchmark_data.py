@@ -8,7 +8,9 @@ alternating variant by variant in each round; medians over rounds.
 - decode-only: ``decord.VideoReader`` on the file + ``get_batch`` of the
   frame indices ``SampleFrames`` draws, nothing else: the limit.
 - pretrain / finetune: the ``train_pipeline`` of the K400 dataset configs
-  (decode included), via ``VideoListDataset``.
+  (decode included), via ``VideoListDataset``; ``finetune pil`` /
+  ``finetune bilinear``: the same with ``VideoRandAugment(backend='pil')``
+  (the reference implementation) / ``interpolation='bilinear'``.
 - pretrain xN: ``RepeatedSamplingDataset(num_repeats=N)``: one decode, N
   crops and masks; clips/s counts the N clips.
 
@@ -16,6 +18,7 @@ Example (the numbers in docs/performance.md):
     python tools/analysis/benchmark_data.py --iters 12 --rounds 3
 """
 import argparse
+import copy
 import os
 import os.path as osp
 import statistics
@@ -24,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List
 
+import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
@@ -63,6 +67,13 @@ def find_step(steps: List[dict], name: str) -> dict:
     return {}
 
 
+def with_rand_augment(steps: List[dict], **options) -> List[dict]:
+    """A copy of ``steps`` with ``options`` set on ``VideoRandAugment``."""
+    steps = copy.deepcopy(steps)
+    find_step(steps, 'VideoRandAugment').update(options)
+    return steps
+
+
 def dataset(ann_file: str, prefix: str, steps: List[dict], repeats=None):
     cfg = dict(type='VideoListDataset', ann_file=ann_file,
                data_prefix=dict(video=prefix), pipeline=steps)
@@ -94,6 +105,7 @@ def from_dataset(ds, clips: int) -> Callable[[int], int]:
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)  # one worker
+    cv2.setNumThreads(1)
     mmvmae.register_all_modules()
     videos = sorted(f for f in os.listdir(args.videos)
                     if f.endswith(('.mp4', '.avi')))
@@ -110,6 +122,11 @@ def main() -> None:
             [osp.join(args.videos, v) for v in videos], sample_cfg),
         'pretrain': from_dataset(dataset(ann, args.videos, pre), 1),
         'finetune': from_dataset(dataset(ann, args.videos, fine), 1),
+        'finetune pil': from_dataset(dataset(
+            ann, args.videos, with_rand_augment(fine, backend='pil')), 1),
+        'finetune bilinear': from_dataset(dataset(
+            ann, args.videos, with_rand_augment(
+                fine, interpolation='bilinear')), 1),
     }
     for n in (int(x) for x in args.num_samples.split(',')):
         variants[f'pretrain x{n}'] = from_dataset(
@@ -136,10 +153,10 @@ def report(args, videos: List[str], rate: Dict[str, float]) -> None:
           f'thread; decord {decord.__version__}; load average {load}')
     limit = rate['decode-only']
     one = rate.get('pretrain x1', rate['pretrain'])
-    print(f'{"variant":<16}{"clips/s":>9}{"/decode-only":>14}{"/x1":>7}')
+    print(f'{"variant":<18}{"clips/s":>9}{"/decode-only":>14}{"/x1":>7}')
     for name, r in rate.items():
         scale = f'{r / one:>7.2f}' if name.startswith('pretrain x') else ''
-        print(f'{name:<16}{r:>9.2f}{r / limit:>14.2f}{scale}')
+        print(f'{name:<18}{r:>9.2f}{r / limit:>14.2f}{scale}')
 
 
 if __name__ == '__main__':

@@ -110,6 +110,9 @@ FINITE_LOSS_WRAPPERS = {
     'OptimWrapper': 'FiniteLossOptimWrapper',
     'AmpOptimWrapper': 'FiniteLossAmpOptimWrapper',
 }
+# wrapper types that take ``nonfinite_loss`` (they check the loss)
+CHECKING_WRAPPERS = {*FINITE_LOSS_WRAPPERS.values(),
+                     'StepInBackwardOptimWrapper'}
 
 
 def use_finite_loss_wrappers(optim_wrapper: Optional[dict]) -> None:
@@ -123,7 +126,8 @@ def use_finite_loss_wrappers(optim_wrapper: Optional[dict]) -> None:
     if kind in FINITE_LOSS_WRAPPERS:
         optim_wrapper['type'] = FINITE_LOSS_WRAPPERS[kind]
     elif 'nonfinite_loss' in optim_wrapper and \
-            kind not in FINITE_LOSS_WRAPPERS.values():
+            kind not in CHECKING_WRAPPERS:
         raise ValueError(
             f'optim_wrapper.nonfinite_loss works with the types '
-            f'{sorted(FINITE_LOSS_WRAPPERS)}, got type {kind!r}')
+            f'{sorted(FINITE_LOSS_WRAPPERS)} and StepInBackwardOptimWrapper, '
+            f'got type {kind!r}')

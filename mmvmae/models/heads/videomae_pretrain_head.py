@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmvmae.registry import MODELS
-from ..utils import patchify, take_tokens
+from ..utils import gather_tubelets, patchify
 
 
 @MODELS.register_module()
@@ -53,12 +53,16 @@ class VideoMAEPretrainHead(BaseModule):
         if inputs.shape[1] != self.mean.shape[1]:
             raise ValueError(f'inputs have {inputs.shape[1]} channels, mean/'
                              f'std have {self.mean.shape[1]}')
-        patches = patchify(inputs, self.patch_size, self.tubelet_size)
-        if index is not None:
-            b, n, length, c = patches.shape
-            patches = take_tokens(patches.reshape(b, n, -1),
-                                  index).reshape(b, -1, length, c)
         std, mean = self.std.view(-1), self.mean.view(-1)  # channel last
+        if index is None:
+            patches = patchify(inputs, self.patch_size, self.tubelet_size)
+            return torch.addcmul(mean, patches.float(), std).div_(255.)
+        # only the indexed tokens, gathered channel-last straight from the
+        # video (no full-video patchify)
+        patches = gather_tubelets(inputs, index, self.patch_size,
+                                  self.tubelet_size, channel_last=True)
+        b, k = index.shape
+        patches = patches.reshape(b, k, -1, patches.shape[-1])
         return torch.addcmul(mean, patches.float(), std).div_(255.)
 
     def patch_stats(self, patches: Tensor) -> Tuple[Tensor, Tensor]:

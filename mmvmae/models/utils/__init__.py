@@ -1,6 +1,6 @@
 from .data_preprocessor import (VIDEO_DATA_PREPROCESSOR,
                                 default_data_preprocessor)
-from .patchify import PatchEmbed3d, patchify, unpatchify
+from .patchify import PatchEmbed3d, gather_tubelets, patchify, unpatchify
 from .position_embedding import (interpolate_position_table,
                                  sinusoid_position_table)
 from .transformer_block import (Attention, Block, Mlp, check_attn_impl,
@@ -8,7 +8,7 @@ from .transformer_block import (Attention, Block, Mlp, check_attn_impl,
 
 __all__ = [
     'VIDEO_DATA_PREPROCESSOR', 'default_data_preprocessor',
-    'PatchEmbed3d', 'patchify', 'unpatchify', 'interpolate_position_table',
+    'PatchEmbed3d', 'gather_tubelets', 'patchify', 'unpatchify', 'interpolate_position_table',
     'sinusoid_position_table', 'Attention', 'Block', 'Mlp', 'check_attn_impl',
     'init_transformer_weights'
 ]

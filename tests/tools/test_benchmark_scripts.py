@@ -1,0 +1,41 @@
+"""The benchmark scripts the README's Performance section runs, on tiny
+settings: they run, measure every variant and write their JSON."""
+import json
+
+import pytest
+
+from .helpers import run_tool
+
+
+def test_model_benchmark_runs_every_variant(tmp_path):
+    out = tmp_path / 'bench.json'
+    result = run_tool(
+        'analysis/benchmark.py', '--arch', 'tiny', '--size', '64',
+        '--frames', '4', '--rounds', '1', '--variants',
+        'plain,dual,cp-full+step-in-backward', '--json', str(out),
+        cwd=tmp_path)
+    assert 'time/HF' in result.stdout
+    results = json.loads(out.read_text())['results']
+    assert set(results) == {'mmvmae plain', 'mmvmae dual',
+                            'mmvmae cp-full+step-in-backward',
+                            'HF transformers'}
+    plain, light = (results['mmvmae plain'],
+                    results['mmvmae cp-full+step-in-backward'])
+    assert plain['gflop_per_step'] == light['gflop_per_step'] > 0
+    assert 0 < light['activations_mib'] < plain['activations_mib']
+
+
+def test_model_benchmark_refuses_unknown_variants(tmp_path):
+    with pytest.raises(AssertionError, match='unknown variants'):
+        run_tool('analysis/benchmark.py', '--arch', 'tiny', '--variants',
+                 'plain+fast', cwd=tmp_path)
+
+
+def test_data_benchmark_runs(tmp_path, shared_data):
+    result = run_tool('analysis/benchmark_data.py', '--videos',
+                      str(shared_data / 'videos'), '--iters', '1',
+                      '--rounds', '1', '--num-samples', '1,2', cwd=tmp_path)
+    lines = {line.split('  ')[0].strip(): line
+             for line in result.stdout.splitlines()[2:]}
+    assert {'decode-only', 'pretrain', 'finetune', 'finetune pil',
+            'finetune bilinear', 'pretrain x1', 'pretrain x2'} <= set(lines)
