@@ -185,3 +185,23 @@ def test_compile_config():
     cfg = Config.fromfile(
         CONFIGS / 'pretrain/videomae_vit-base_k400-pretrain-800e_compile.py')
     assert cfg.compile and cfg.model.backbone.arch == 'base'
+
+
+@pytest.mark.parametrize('qkv_bias', [True, False])
+def test_inference_qkv_products_match_the_fused_one(qkv_bias):
+    from mmvmae.models.utils.transformer_block import Attention
+    torch.manual_seed(0)
+    attn = Attention(32, 4, qkv_bias=qkv_bias).eval()
+    if qkv_bias:  # non-zero biases, so a swapped or missing bias shows
+        torch.nn.init.normal_(attn.q_bias)
+        torch.nn.init.normal_(attn.v_bias)
+    x = torch.randn(2, 10, 32)
+    fused = attn(x)  # autograd on: one fused product
+    with torch.no_grad():
+        split = attn(x)  # three products
+    torch.testing.assert_close(split, fused.detach(), atol=1e-6, rtol=1e-5)
+    q, k, v = attn._qkv(x)
+    with torch.no_grad():
+        for a, b in zip(attn._qkv(x), (q, k, v)):
+            assert a.is_contiguous() and not b.is_contiguous()
+            torch.testing.assert_close(a, b.detach(), atol=1e-6, rtol=1e-5)
