@@ -25,9 +25,10 @@ Methods:
   keep``, the default; see ``keep_freed_memory``), for both models, so
   that page faults of the allocator do not decide the ratios.
 
-Example (the numbers in docs/performance.md):
+Example (the numbers in docs/performance.md; variants combine with '+'):
     python tools/analysis/benchmark.py --arch base --task pretrain --batch 2 \
-        --variants plain,dual,cp-selective,cp-full --rounds 3
+        --rounds 5 --variants plain,dual,cp-selective,cp-full,\
+step-in-backward,cp-full+step-in-backward
 """
 import argparse
 import json
@@ -58,7 +59,6 @@ VARIANTS = {
     'dual': dict(dual=True),
     'cp-selective': dict(with_cp='selective'),
     'cp-full': dict(with_cp=True),
-    'dual-cp-selective': dict(dual=True, with_cp='selective'),
     'eager': dict(attn_impl='eager'),
     # StepInBackwardOptimWrapper: each weight updated (and its gradient
     # freed) as soon as its gradient exists
