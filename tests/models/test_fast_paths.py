@@ -35,7 +35,12 @@ def assert_same(a, b, **tol):
 @pytest.mark.parametrize('dual', [False, True])
 @pytest.mark.parametrize('option', [dict(attn_impl='eager'),
                                     dict(with_cp=True),
-                                    dict(with_cp='selective')])
+                                    dict(with_cp='selective'),
+                                    dict(lean_activations=True),
+                                    dict(lean_activations=True,
+                                         with_cp='selective'),
+                                    dict(lean_activations=True,
+                                         with_cp=True)])
 def test_options_match_plain_path(option, dual):
     keep = 16 if dual else None
     plain = build().train()
@@ -118,11 +123,12 @@ def test_compiled_train_step_matches_eager():
     assert compiled.losses[0] != compiled.losses[1]
 
 
-def test_model_compute_has_no_graph_break():
+@pytest.mark.parametrize('lean', [False, True])
+def test_model_compute_has_no_graph_break(lean):
     """With the token indices given, encoder, decoder and loss trace as one
     graph: the visible-token count is static."""
     torch._dynamo.reset()
-    model = build().train()
+    model = build(lean_activations=lean).train()
     data = batch(model)
     video = data['inputs'][:, 0]
     mask = torch.stack([torch.from_numpy(s.mask)
@@ -137,8 +143,10 @@ def test_model_compute_has_no_graph_break():
 
     # fullgraph=True raises on any graph break
     compiled = torch.compile(step, backend='aot_eager', fullgraph=True)
-    torch.testing.assert_close(compiled(video, mask, vis, pred),
-                               step(video, mask, vis, pred))
+    loss = compiled(video, mask, vis, pred)
+    torch.testing.assert_close(loss, step(video, mask, vis, pred))
+    loss.backward()  # the traced backward runs (lean: the custom backward)
+    assert all(p.grad is not None for p in model.backbone.parameters())
 
 
 def test_compiled_finetune_backbone_matches_eager():
@@ -179,6 +187,17 @@ def test_amp_configs(name, wrapper):
     for key, value in wrapper.items():
         assert cfg.optim_wrapper[key] == value
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
+
+
+def test_lean_config_reaches_every_block():
+    cfg = Config.fromfile(
+        CONFIGS / 'pretrain/videomae_vit-base_k400-pretrain-800e_lean.py')
+    cfg.model.backbone.arch = dict(embed_dims=32, depth=2, num_heads=2)
+    cfg.model.neck.update(in_channels=32, embed_dims=16, num_heads=2)
+    model = MODELS.build(cfg.model)
+    blocks = [*model.backbone.blocks, *model.neck.blocks]
+    assert len(blocks) == 2 + cfg.model.neck.get('depth', 4)
+    assert all(block.lean_activations for block in blocks)
 
 
 def test_compile_config():

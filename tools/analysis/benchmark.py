@@ -60,12 +60,13 @@ VARIANTS = {
     'cp-selective': dict(with_cp='selective'),
     'cp-full': dict(with_cp=True),
     'eager': dict(attn_impl='eager'),
+    'lean': dict(lean_activations=True),
     # StepInBackwardOptimWrapper: each weight updated (and its gradient
     # freed) as soon as its gradient exists
     'step-in-backward': dict(step_in_backward=True),
 }
 # options that change memory or time but not the model FLOPs
-NOT_MATH = ('with_cp', 'step_in_backward')
+NOT_MATH = ('with_cp', 'step_in_backward', 'lean_activations')
 _aten = torch.ops.aten
 CPU_SDPA = {
     _aten._scaled_dot_product_flash_attention_for_cpu:
@@ -371,6 +372,8 @@ def setup(args) -> List[Runner]:
             for m in ours.modules():
                 if hasattr(m, 'with_cp'):
                     m.with_cp = opts.get('with_cp', False) if cp else False
+                if hasattr(m, 'lean_activations'):
+                    m.lean_activations = opts.get('lean_activations', False)
                 if hasattr(m, 'attn_impl'):
                     m.attn_impl = opts.get('attn_impl', 'sdpa')
 

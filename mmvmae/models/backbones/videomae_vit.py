@@ -79,6 +79,9 @@ class VideoMAEViT(BaseModule):
             (keep block inputs only) or 'selective' (keep matmul and
             attention outputs, recompute the cheap ops).
         attn_impl: 'sdpa' or 'eager'.
+        lean_activations: keep fewer activations for the backward pass
+            (LayerNorm fused with the next product, GELU recomputed; see
+            ``models/utils/lean_activations.py``); the same results.
         pos_embed_size: ``(frames, img_size)`` the sinusoid table is built
             for; other input grids interpolate it. Defaults to
             ``(num_frames, img_size)``.
@@ -101,6 +104,7 @@ class VideoMAEViT(BaseModule):
                  out_type: str = 'tokens',
                  with_cp: Union[bool, str] = False,
                  attn_impl: str = 'sdpa',
+                 lean_activations: bool = False,
                  pos_embed_size: Optional[Sequence] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -135,7 +139,8 @@ class VideoMAEViT(BaseModule):
         self.blocks = nn.ModuleList([
             Block(self.embed_dims, settings['num_heads'],
                   settings['mlp_ratio'], qkv_bias, drop_rate, attn_drop_rate,
-                  dpr[i], layer_scale_init_value, norm_eps, attn_impl)
+                  dpr[i], layer_scale_init_value, norm_eps, attn_impl,
+                  lean_activations)
             for i in range(self.num_layers)
         ])
         final_norm_eps = norm_eps if final_norm_eps is None else final_norm_eps

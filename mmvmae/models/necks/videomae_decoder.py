@@ -46,6 +46,8 @@ class VideoMAEDecoder(BaseModule):
         with_cp: activation checkpointing per block: False, True / 'full'
             or 'selective' (see ``VideoMAEViT``).
         attn_impl: 'sdpa' or 'eager'.
+        lean_activations: keep fewer activations for the backward pass
+            (see ``VideoMAEViT``).
     """
 
     def __init__(self,
@@ -62,6 +64,7 @@ class VideoMAEDecoder(BaseModule):
                  final_norm_eps: Optional[float] = None,
                  with_cp: Union[bool, str] = False,
                  attn_impl: str = 'sdpa',
+                 lean_activations: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         check_attn_impl(attn_impl)
@@ -76,7 +79,8 @@ class VideoMAEDecoder(BaseModule):
                              persistent=False)
         self.blocks = nn.ModuleList([
             Block(embed_dims, num_heads, mlp_ratio, norm_eps=norm_eps,
-                  attn_impl=attn_impl) for _ in range(depth)
+                  attn_impl=attn_impl, lean_activations=lean_activations)
+            for _ in range(depth)
         ])
         self.norm = nn.LayerNorm(
             embed_dims,

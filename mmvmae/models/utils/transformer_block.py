@@ -6,6 +6,8 @@ import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
 from torch import Tensor, nn
 
+from .lean_activations import gelu_linear, norm_linear
+
 ATTN_IMPLS = ('sdpa', 'eager')
 
 
@@ -51,29 +53,37 @@ class Attention(nn.Module):
         self.proj = nn.Linear(embed_dims, embed_dims)
         self.proj_drop = nn.Dropout(proj_drop)
 
-    def _qkv(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """q, k, v, each ``(B, N, C)``.
+    def _qkv(self, x: Tensor, norm: Optional[nn.LayerNorm] = None,
+             lean: bool = False) -> Tuple[Tensor, Tensor, Tensor]:
+        """q, k, v of ``norm(x)``, each ``(B, N, C)``.
 
         Training: one product with the fused weight (one weight-gradient
-        product in backward). Without autograd: three products into separate
-        tensors, whose rows the CPU attention kernel reads faster than the
-        3x-strided views of one product (about 1.5% of ViT-B inference).
+        product in backward); ``lean`` fuses it with ``norm``. Without
+        autograd: three products into separate tensors, whose rows the CPU
+        attention kernel reads faster than the 3x-strided views of one
+        product (about 1.5% of ViT-B inference).
         """
         weight, q_bias, v_bias = self.qkv.weight, self.q_bias, self.v_bias
         if not torch.is_grad_enabled():
+            x = x if norm is None else norm(x)
             wq, wk, wv = weight.chunk(3)
             return F.linear(x, wq, q_bias), F.linear(x, wk), \
                 F.linear(x, wv, v_bias)
         bias = None if q_bias is None else torch.cat(
             (q_bias, torch.zeros_like(v_bias), v_bias))
-        qkv = F.linear(x, weight, bias).unflatten(-1, (3, -1))
-        return qkv.unbind(2)
+        if lean and norm is not None:
+            qkv = norm_linear(x, norm, weight, bias)
+        else:
+            qkv = F.linear(x if norm is None else norm(x), weight, bias)
+        return qkv.unflatten(-1, (3, -1)).unbind(2)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(B, N, C)`` -> ``(B, N, C)``."""
+    def forward(self, x: Tensor, norm: Optional[nn.LayerNorm] = None,
+                lean: bool = False) -> Tensor:
+        """``(B, N, C)`` -> ``(B, N, C)``: attention of ``norm(x)`` (of
+        ``x`` without ``norm``); ``lean`` see ``lean_activations``."""
         b, n, c = x.shape
         q, k, v = (t.view(b, n, self.num_heads, self.head_dims).transpose(1, 2)
-                   for t in self._qkv(x))
+                   for t in self._qkv(x, norm, lean))
         drop = self.attn_drop if self.training else 0.
         if self.attn_impl == 'sdpa':
             x = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
@@ -96,8 +106,20 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden_dims, in_dims)
         self.drop = nn.Dropout(drop)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+    def forward(self, x: Tensor, norm: Optional[nn.LayerNorm] = None,
+                lean: bool = False) -> Tensor:
+        """MLP of ``norm(x)`` (of ``x`` without ``norm``); ``lean`` (with
+        autograd) keeps fewer activations, see ``lean_activations``."""
+        lean = lean and torch.is_grad_enabled()
+        if lean and norm is not None:
+            x = norm_linear(x, norm, self.fc1.weight, self.fc1.bias)
+        else:
+            x = self.fc1(x if norm is None else norm(x))
+        if lean and not (self.training and self.drop.p > 0):
+            x = gelu_linear(x, self.fc2.weight, self.fc2.bias)
+        else:
+            x = self.fc2(self.drop(self.act(x)))
+        return self.drop(x)
 
 
 class Block(nn.Module):
@@ -105,6 +127,8 @@ class Block(nn.Module):
 
     ``x + drop_path(gamma_1 * attn(norm1(x)))``, then the same with the MLP.
     ``gamma_1`` / ``gamma_2`` exist only when ``layer_scale_init_value > 0``.
+    ``lean_activations`` keeps fewer activations for the backward pass (the
+    same products; see ``lean_activations.py``).
     """
 
     def __init__(self, embed_dims: int, num_heads: int,
@@ -112,8 +136,10 @@ class Block(nn.Module):
                  drop_rate: float = 0., attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
                  layer_scale_init_value: float = 0., norm_eps: float = 1e-6,
-                 attn_impl: str = 'sdpa') -> None:
+                 attn_impl: str = 'sdpa',
+                 lean_activations: bool = False) -> None:
         super().__init__()
+        self.lean_activations = lean_activations
         self.norm1 = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.attn = Attention(embed_dims, num_heads, qkv_bias=qkv_bias,
                               attn_drop=attn_drop_rate, proj_drop=drop_rate,
@@ -132,11 +158,12 @@ class Block(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``(B, N, C)`` -> ``(B, N, C)``."""
-        y = self.attn(self.norm1(x))
+        lean = self.lean_activations
+        y = self.attn(x, self.norm1, lean)
         if self.gamma_1 is not None:
             y = self.gamma_1 * y
         x = x + self.drop_path(y)
-        y = self.mlp(self.norm2(x))
+        y = self.mlp(x, self.norm2, lean)
         if self.gamma_2 is not None:
             y = self.gamma_2 * y
         return x + self.drop_path(y)
