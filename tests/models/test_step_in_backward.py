@@ -192,8 +192,8 @@ def test_low_memory_config_builds_the_wrapper():
     path = Path(__file__).resolve().parents[2] / 'configs' / 'pretrain' / \
         'videomae_vit-base_k400-pretrain-800e_low-memory.py'
     cfg = prepare_train_cfg(Config.fromfile(path))
-    assert cfg.model.backbone.lean_activations and \
-        cfg.model.neck.lean_activations
+    assert cfg.model.backbone.with_cp is True
+    assert cfg.model.neck.with_cp is True
     model = build().train()
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     assert isinstance(wrapper, sib.StepInBackwardOptimWrapper)

@@ -12,17 +12,19 @@ def test_model_benchmark_runs_every_variant(tmp_path):
     result = run_tool(
         'analysis/benchmark.py', '--arch', 'tiny', '--size', '64',
         '--frames', '4', '--rounds', '1', '--variants',
-        'plain,dual,cp-full+step-in-backward', '--json', str(out),
+        'plain,dual,lean,cp-full+step-in-backward', '--json', str(out),
         cwd=tmp_path)
     assert 'time/HF' in result.stdout
     results = json.loads(out.read_text())['results']
-    assert set(results) == {'mmvmae plain', 'mmvmae dual',
+    assert set(results) == {'mmvmae plain', 'mmvmae dual', 'mmvmae lean',
                             'mmvmae cp-full+step-in-backward',
                             'HF transformers'}
-    plain, light = (results['mmvmae plain'],
-                    results['mmvmae cp-full+step-in-backward'])
+    plain, lean, light = (results['mmvmae plain'], results['mmvmae lean'],
+                          results['mmvmae cp-full+step-in-backward'])
     assert plain['gflop_per_step'] == light['gflop_per_step'] > 0
-    assert 0 < light['activations_mib'] < plain['activations_mib']
+    assert lean['gflop_per_step'] == plain['gflop_per_step']
+    assert 0 < light['activations_mib'] < lean['activations_mib'] < \
+        plain['activations_mib']
 
 
 def test_model_benchmark_refuses_unknown_variants(tmp_path):

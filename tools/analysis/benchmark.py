@@ -27,8 +27,8 @@ Methods:
 
 Example (the numbers in docs/performance.md; variants combine with '+'):
     python tools/analysis/benchmark.py --arch base --task pretrain --batch 2 \
-        --rounds 5 --variants plain,dual,cp-selective,cp-full,\
-step-in-backward,cp-full+step-in-backward
+        --rounds 5 --variants plain,dual,lean,cp-selective,cp-full,\
+step-in-backward,lean+step-in-backward,cp-full+step-in-backward
 """
 import argparse
 import json
