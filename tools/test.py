@@ -55,7 +55,8 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     try:
         with exit_on_unknown_type(cfg):
-            checkpoint = load_checkpoint_safely(args.checkpoint)
+            # shapes only: the tensors are mapped, the runner reads them
+            checkpoint = load_checkpoint_safely(args.checkpoint, mmap=True)
             runner = build_runner(cfg)
             check_checkpoint_fits(runner.model, checkpoint, args.checkpoint)
             del checkpoint

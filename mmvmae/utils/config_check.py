@@ -83,11 +83,24 @@ def exit_on_unknown_type(cfg: Optional[Dict] = None) -> Iterator[None]:
         raise SystemExit(f'error: {message}') from None
 
 
-def load_checkpoint_safely(path: str) -> dict:
+def load_checkpoint_safely(path: str, mmap: bool = False) -> dict:
     """Load ``path`` with ``weights_only=True`` (plus the mmengine
-    allowlist); a refused file raises ``ValueError`` saying why."""
+    allowlist); a refused file raises ``ValueError`` saying why.
+
+    ``mmap=True`` (a local file in torch's zip format) maps the tensors
+    instead of reading them: enough to check shapes without reading a
+    multi-GB file twice. Other files are read whole.
+    """
+    import torch
     from mmengine.runner.checkpoint import _load_checkpoint
     try:
+        if mmap:
+            try:
+                return torch.load(path, map_location='cpu',
+                                  weights_only=True, mmap=True)
+            except RuntimeError as error:  # legacy (non-zip) format
+                if 'mmap' not in str(error):
+                    raise
         return _load_checkpoint(path, map_location='cpu')
     except pickle.UnpicklingError as error:
         raise ValueError(

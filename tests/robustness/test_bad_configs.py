@@ -8,7 +8,8 @@ import torch
 from mmengine.config import Config
 
 from mmvmae.registry import MODELS, TRANSFORMS
-from mmvmae.utils.config_check import check_checkpoint_fits
+from mmvmae.utils.config_check import (check_checkpoint_fits,
+                                       load_checkpoint_safely)
 from .tests_paths import DEMO_CONFIG, REPO_ROOT
 
 FINETUNE = str(REPO_ROOT / 'configs' / 'finetune' /
@@ -74,3 +75,25 @@ def test_test_tool_refuses_code_in_a_checkpoint(tmp_path):
     assert result.returncode != 0
     assert 'refused to load checkpoint' in result.stderr
     assert 'EVIL CODE RAN' not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize('zip_format', [True, False])
+def test_shape_check_load_maps_or_reads_the_file(tmp_path, zip_format):
+    """test.py checks shapes from a mapped checkpoint (the runner reads the
+    weights once); a legacy (non-zip) file falls back to a full read."""
+    state = {'state_dict': {'w': torch.randn(3, 4)}, 'meta': {'epoch': 2}}
+    path = tmp_path / 'ckpt.pth'
+    torch.save(state, path, _use_new_zipfile_serialization=zip_format)
+    loaded = load_checkpoint_safely(str(path), mmap=True)
+    torch.testing.assert_close(loaded['state_dict']['w'],
+                               state['state_dict']['w'])
+    assert loaded['meta'] == {'epoch': 2}
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ('EVIL CODE RAN', ))
+
+    torch.save({'meta': Evil()}, path,
+               _use_new_zipfile_serialization=zip_format)
+    with pytest.raises(ValueError, match='refused to load'):
+        load_checkpoint_safely(str(path), mmap=True)
