@@ -5,7 +5,8 @@ Differences seen (PIL 13, OpenCV 5.0, 4 frames of arm_wrestling.mp4 and a
 smooth synthetic image): LUT ops, Contrast, Sharpness, AutoContrast and
 Equalize exactly equal; Color max 1 level on < 0.1 % of pixels; geometric
 ops mean 0.3-0.9 levels away from the fill border (PIL's cubic has a=-1,
-OpenCV's a=-0.75; PIL truncates).
+OpenCV's a=-0.75; PIL truncates); Translate (a 1-D filter with PIL's
+kernel) exactly equal away from the fill border.
 """
 from pathlib import Path
 
@@ -158,6 +159,45 @@ def test_geometric_tolerance_catches_wrong_conventions(request):
                                            'bicubic').astype(int)
                 error, _ = compare_geometric(pil, wrong)
                 assert error > GEOMETRIC_TOLERANCE, (name, shift, error)
+
+
+@pytest.mark.parametrize('interpolation', ['bicubic', 'bilinear'])
+@pytest.mark.parametrize('axis', [1, 2])
+@pytest.mark.parametrize('shift', [0.25, 0.5, -2.75, 3., 13.6])
+def test_translate_filter_equals_pil_inside(shift, axis, interpolation):
+    """The 1-D filter translation samples where PIL samples with PIL's
+    weights: equal to PIL wherever neither result is near the fill."""
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    clip = rng.integers(0, 256, (2, 24, 30, 3), dtype=np.uint8)
+    matrix = (1, 0, shift, 0, 1, 0) if axis == 2 else (1, 0, 0, 0, 1, shift)
+    resample = dict(bicubic=Image.BICUBIC, bilinear=Image.BILINEAR)
+    pil = np.stack([np.asarray(Image.fromarray(frame).transform(
+        frame.shape[1::-1], Image.AFFINE, matrix,
+        resample=resample[interpolation], fillcolor=FILL))
+        for frame in clip]).astype(int)
+    got = ops_cv2.translate(clip.copy(), shift, axis, FILL,
+                            interpolation).astype(int)
+    size = clip.shape[axis]
+    # output pixels whose 4 taps all lie inside the input
+    pos = np.arange(size) + shift
+    inside = (np.floor(pos) - 1 >= 0) & (np.floor(pos) + 2 <= size - 1)
+    index = [slice(None)] * 4
+    index[axis] = inside
+    assert inside.sum() >= size - abs(shift) - 4
+    np.testing.assert_allclose(got[tuple(index)], pil[tuple(index)], atol=1)
+    # all 4 taps in the fill
+    outside = (np.floor(pos) + 2 < 0) | (np.floor(pos) - 1 > size - 1)
+    assert outside.sum() >= abs(shift) - 3
+    index[axis] = outside
+    assert (got[tuple(index)] == FILL).all()
+
+
+def test_translate_past_the_image_is_all_fill():
+    clip = np.full((2, 8, 10, 3), 9, np.uint8)
+    for shift, axis in ((12., 2), (-10.5, 1)):
+        out = ops_cv2.translate(clip.copy(), shift, axis, FILL, 'bicubic')
+        assert (out == FILL).all()
 
 
 def test_same_sampled_ops_and_random_state_for_both_backends(real_clip):

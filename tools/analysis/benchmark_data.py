@@ -3,7 +3,9 @@ in one worker, against the decode-only limit, and repeated sampling.
 
 Every variant reads the same videos and (same random seed per item) the
 same frames, in one process with one thread (= one dataloader worker),
-alternating variant by variant in each round; medians over rounds.
+alternating variant by variant in each round (each round draws new frames
+and augmentations, the same for all its variants); clips/s are medians over
+rounds, ratios the medians of the per-round ratios.
 
 - decode-only: ``decord.VideoReader`` on the file + ``get_batch`` of the
   frame indices ``SampleFrames`` draws, nothing else: the limit.
@@ -15,7 +17,7 @@ alternating variant by variant in each round; medians over rounds.
   crops and masks; clips/s counts the N clips.
 
 Example (the numbers in docs/performance.md):
-    python tools/analysis/benchmark_data.py --iters 12 --rounds 3
+    python tools/analysis/benchmark_data.py --iters 3 --rounds 20
 """
 import argparse
 import copy
@@ -44,9 +46,10 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--videos', default=str(DEFAULT_VIDEOS),
                    help='folder of videos (.mp4/.avi)')
-    p.add_argument('--iters', type=int, default=12,
+    p.add_argument('--iters', type=int, default=3,
                    help='items per variant per round')
-    p.add_argument('--rounds', type=int, default=3)
+    p.add_argument('--rounds', type=int, default=20,
+                   help='more, shorter rounds average out a noisy machine')
     p.add_argument('--num-samples', default='1,2,4',
                    help='repeats for RepeatedSamplingDataset')
     return p.parse_args()
@@ -135,28 +138,39 @@ def main() -> None:
     for name, item in variants.items():  # warm-up (file cache, imports)
         np.random.seed(0)
         item(0)
-    for _ in range(args.rounds):
+    for r in range(args.rounds):
         for name, item in variants.items():
             clips, start = 0, time.perf_counter()
             for i in range(args.iters):
-                np.random.seed(i)  # same frames in every variant
+                # the same frames and augmentations in every variant of a
+                # round, new ones in every round
+                np.random.seed(r * args.iters + i)
                 clips += item(i)
             rates[name].append(clips / (time.perf_counter() - start))
-    report(args, videos, {k: statistics.median(v) for k, v in rates.items()})
+    report(args, videos, rates)
 
 
-def report(args, videos: List[str], rate: Dict[str, float]) -> None:
+def report(args, videos: List[str], rates: Dict[str, List[float]]) -> None:
+    """Median clips/s, and the medians of the per-round ratios (a slow
+    spell of the machine slows every variant of its round alike)."""
     import decord
+
+    def ratio(name: str, ref: str) -> float:
+        return statistics.median(
+            a / b for a, b in zip(rates[name], rates[ref]))
+
     load = open('/proc/loadavg').read().split()[0]
     print(f'{len(videos)} videos ({", ".join(videos)}), {args.iters} items x '
-          f'{args.rounds} alternating rounds, medians; one process, one '
-          f'thread; decord {decord.__version__}; load average {load}')
-    limit = rate['decode-only']
-    one = rate.get('pretrain x1', rate['pretrain'])
+          f'{args.rounds} alternating rounds, medians (ratios: of the rounds'
+          f"' ratios); one process, one thread; decord "
+          f'{decord.__version__}; load average {load}')
+    one = 'pretrain x1' if 'pretrain x1' in rates else 'pretrain'
     print(f'{"variant":<18}{"clips/s":>9}{"/decode-only":>14}{"/x1":>7}')
-    for name, r in rate.items():
-        scale = f'{r / one:>7.2f}' if name.startswith('pretrain x') else ''
-        print(f'{name:<18}{r:>9.2f}{r / limit:>14.2f}{scale}')
+    for name, r in rates.items():
+        scale = f'{ratio(name, one):>7.2f}' \
+            if name.startswith('pretrain x') else ''
+        print(f'{name:<18}{statistics.median(r):>9.2f}'
+              f'{ratio(name, "decode-only"):>14.2f}{scale}')
 
 
 if __name__ == '__main__':

@@ -10,10 +10,14 @@ augmented clip. The results follow the PIL reference (``rand_augment.py``):
   'L' by one level on ~0.1 % of pixels) rounds the other way;
 - Color and Sharpness blend in float and round ``v - 0.495`` instead of
   truncating: within one grey level;
-- geometric ops use ``cv2.warpAffine`` with PIL's matrix moved to OpenCV's
-  pixel-centre convention; OpenCV's cubic kernel (a=-0.75) differs a little
-  from PIL's (a=-1), and the fill colour is blended into a one-pixel band
-  along the image border where PIL switches abruptly.
+- Rotate and Shear use ``cv2.warpAffine`` with PIL's matrix moved to
+  OpenCV's pixel-centre convention; OpenCV's cubic kernel (a=-0.75)
+  differs a little from PIL's (a=-1), and the fill colour is blended into a
+  one-pixel band along the image border where PIL switches abruptly.
+- Translate shifts every pixel by the same fraction, so it is one 1-D
+  filter with PIL's own kernel (a=-1) over the fill-padded clip plus an
+  integer shift (about 4x faster than the 2-D warp); the same one-pixel
+  fill band as the warps.
 """
 import math
 from typing import Callable, Dict, Sequence, Tuple
@@ -188,16 +192,57 @@ def shear_y(clip: np.ndarray, shear: float, fill, interp) -> np.ndarray:
     return pil_affine(clip, (1, 0, 0, shear, 1, 0), fill, interp)
 
 
+def _taps(frac: float, interp: str) -> np.ndarray:
+    """Weights of the samples at ``-1, 0, 1, 2`` for a point ``frac`` in
+    ``[0, 1)`` past sample 0: PIL's cubic (a=-1) or linear."""
+    if interp == 'bilinear':
+        return np.array([0., 1. - frac, frac, 0.])
+    dist = np.abs(np.array([-1., 0., 1., 2.]) - frac)
+    near = dist**3 - 2 * dist**2 + 1  # a = -1, |d| <= 1
+    far = -dist**3 + 5 * dist**2 - 8 * dist + 4  # 1 < |d| < 2
+    return np.where(dist <= 1, near, np.where(dist < 2, far, 0.))
+
+
+def translate(clip: np.ndarray, shift: float, axis: int, fill,
+              interp: str) -> np.ndarray:
+    """PIL's affine translation: output pixel ``p`` samples the input at
+    ``p + shift`` along ``axis`` (1 = rows, 2 = columns) of ``(T, H, W, 3)``.
+    """
+    if interp not in INTERPOLATIONS:
+        raise ValueError(f'unknown interpolation {interp!r}')
+    frames, height, width = clip.shape[:3]
+    size = clip.shape[axis]
+    whole = math.floor(shift)
+    if abs(whole) >= size + 2:  # nothing of the input reaches the output
+        clip[:] = np.asarray(fill, np.uint8)
+        return clip
+    pad = abs(whole) + 3
+    taps = _taps(shift - whole, interp).astype(np.float32)[None]
+    fill = tuple(float(v) for v in fill)
+    keep = slice(pad + whole, pad + whole + size)
+    if axis == 2:  # frames stacked along the rows: a row filter
+        image = clip.reshape(frames * height, width, 3)
+        padded = cv2.copyMakeBorder(image, 0, 0, pad, pad,
+                                    cv2.BORDER_CONSTANT, value=fill)
+        out = cv2.filter2D(padded, -1, taps, anchor=(1, 0))[:, keep]
+        clip[:] = out.reshape(clip.shape)
+    else:  # frames side by side: a column filter
+        image = clip.transpose(1, 0, 2, 3).reshape(height, frames * width, 3)
+        padded = cv2.copyMakeBorder(image, pad, pad, 0, 0,
+                                    cv2.BORDER_CONSTANT, value=fill)
+        out = cv2.filter2D(padded, -1, taps.T, anchor=(0, 1))[keep]
+        clip[:] = out.reshape(height, frames, width, 3).transpose(1, 0, 2, 3)
+    return clip
+
+
 def translate_x_rel(clip: np.ndarray, frac: float, fill,
                     interp) -> np.ndarray:
-    return pil_affine(clip, (1, 0, frac * clip.shape[2], 0, 1, 0), fill,
-                      interp)
+    return translate(clip, frac * clip.shape[2], 2, fill, interp)
 
 
 def translate_y_rel(clip: np.ndarray, frac: float, fill,
                     interp) -> np.ndarray:
-    return pil_affine(clip, (1, 0, 0, 0, 1, frac * clip.shape[1]), fill,
-                      interp)
+    return translate(clip, frac * clip.shape[1], 1, fill, interp)
 
 
 # name -> op(clip, arg, fill, interpolation name) -> clip
