@@ -224,3 +224,32 @@ def test_inference_qkv_products_match_the_fused_one(qkv_bias):
         for a, b in zip(attn._qkv(x), (q, k, v)):
             assert a.is_contiguous() and not b.is_contiguous()
             torch.testing.assert_close(a, b.detach(), atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize('grad', [True, False])
+@pytest.mark.parametrize('options', [dict(), dict(attn_impl='eager'),
+                                     dict(lean_activations=True)])
+def test_last_block_computes_only_the_predicted_rows(options, grad):
+    """The decoder's last block returns the rows the head reads: equal to
+    the full block's last rows, and the same gradients."""
+    from mmvmae.models.utils import Block
+    torch.manual_seed(0)
+    block = Block(32, 4, layer_scale_init_value=0.5, **options).train()
+    torch.nn.init.normal_(block.attn.q_bias)
+    x = torch.randn(2, 10, 32, requires_grad=grad)
+    results = []
+    for last in (None, 7):
+        block.zero_grad()
+        with torch.set_grad_enabled(grad):
+            out = block(x, last)
+        assert out.shape == (2, 10 if last is None else 7, 32)
+        out = out[:, -7:]
+        if grad:
+            out.square().sum().backward()
+            results.append([out, x.grad.clone()] +
+                           [p.grad.clone() for p in block.parameters()])
+            x.grad = None
+        else:
+            results.append([out])
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)

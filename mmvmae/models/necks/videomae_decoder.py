@@ -137,8 +137,10 @@ class VideoMAEDecoder(BaseModule):
             x + take_tokens(pos, visible_index),
             self.mask_token.to(x.dtype) + take_tokens(pos, pred_index)
         ], dim=1)
-        x = run_blocks(self.blocks, x, self.with_cp)
-        pred = self.head(self.norm(x[:, -pred_index.shape[1]:]))
+        # only the predicted tokens (the last rows) leave the last block
+        m = pred_index.shape[1]
+        x = run_blocks(self.blocks, x, self.with_cp, m)[:, -m:]
+        pred = self.head(self.norm(x))
         weight = mask.gather(1, pred_index).to(pred.dtype)
         return pred, pred_index, weight
 

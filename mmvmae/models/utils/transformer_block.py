@@ -54,8 +54,10 @@ class Attention(nn.Module):
         self.proj_drop = nn.Dropout(proj_drop)
 
     def _qkv(self, x: Tensor, norm: Optional[nn.LayerNorm] = None,
-             lean: bool = False) -> Tuple[Tensor, Tensor, Tensor]:
-        """q, k, v of ``norm(x)``, each ``(B, N, C)``.
+             lean: bool = False,
+             last: Optional[int] = None) -> Tuple[Tensor, Tensor, Tensor]:
+        """q, k, v of ``norm(x)``, each ``(B, N, C)``; q of the ``last``
+        rows only when given.
 
         Training: one product with the fused weight (one weight-gradient
         product in backward); ``lean`` fuses it with ``norm``. Without
@@ -64,10 +66,11 @@ class Attention(nn.Module):
         product (about 1.5% of ViT-B inference).
         """
         weight, q_bias, v_bias = self.qkv.weight, self.q_bias, self.v_bias
+        rows = slice(None) if last is None else slice(-last, None)
         if not torch.is_grad_enabled():
             x = x if norm is None else norm(x)
             wq, wk, wv = weight.chunk(3)
-            return F.linear(x, wq, q_bias), F.linear(x, wk), \
+            return F.linear(x[:, rows], wq, q_bias), F.linear(x, wk), \
                 F.linear(x, wv, v_bias)
         bias = None if q_bias is None else torch.cat(
             (q_bias, torch.zeros_like(v_bias), v_bias))
@@ -75,15 +78,18 @@ class Attention(nn.Module):
             qkv = norm_linear(x, norm, weight, bias)
         else:
             qkv = F.linear(x if norm is None else norm(x), weight, bias)
-        return qkv.unflatten(-1, (3, -1)).unbind(2)
+        q, k, v = qkv.unflatten(-1, (3, -1)).unbind(2)
+        return q[:, rows], k, v
 
     def forward(self, x: Tensor, norm: Optional[nn.LayerNorm] = None,
-                lean: bool = False) -> Tensor:
+                lean: bool = False, last: Optional[int] = None) -> Tensor:
         """``(B, N, C)`` -> ``(B, N, C)``: attention of ``norm(x)`` (of
-        ``x`` without ``norm``); ``lean`` see ``lean_activations``."""
-        b, n, c = x.shape
-        q, k, v = (t.view(b, n, self.num_heads, self.head_dims).transpose(1, 2)
-                   for t in self._qkv(x, norm, lean))
+        ``x`` without ``norm``); ``lean`` see ``lean_activations``. With
+        ``last``, only the last ``last`` tokens query: ``(B, last, C)``."""
+        q, k, v = self._qkv(x, norm, lean, last)
+        b, c = x.shape[0], x.shape[2]
+        q, k, v = (t.view(b, -1, self.num_heads, self.head_dims).transpose(
+            1, 2) for t in (q, k, v))
         drop = self.attn_drop if self.training else 0.
         if self.attn_impl == 'sdpa':
             x = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
@@ -91,7 +97,7 @@ class Attention(nn.Module):
             attn = (q * self.scale) @ k.transpose(-2, -1)
             attn = F.dropout(attn.softmax(dim=-1), p=drop)
             x = attn @ v
-        x = x.transpose(1, 2).reshape(b, n, c)
+        x = x.transpose(1, 2).reshape(b, -1, c)
         return self.proj_drop(self.proj(x))
 
 
@@ -156,10 +162,14 @@ class Block(nn.Module):
             self.gamma_2 = nn.Parameter(
                 torch.full((embed_dims, ), float(layer_scale_init_value)))
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(B, N, C)`` -> ``(B, N, C)``."""
+    def forward(self, x: Tensor, last: Optional[int] = None) -> Tensor:
+        """``(B, N, C)`` -> ``(B, N, C)``; with ``last``, the outputs of the
+        last ``last`` tokens only, ``(B, last, C)`` (all tokens are still
+        keys and values; the other rows are not computed)."""
         lean = self.lean_activations
-        y = self.attn(x, self.norm1, lean)
+        y = self.attn(x, self.norm1, lean, last)
+        if last is not None:
+            x = x[:, -last:]
         if self.gamma_1 is not None:
             y = self.gamma_1 * y
         x = x + self.drop_path(y)
