@@ -17,7 +17,7 @@ def normalised_video(b=2, t=4, h=4, w=6) -> tuple:
 
 
 def loop_target(pixels: torch.Tensor, norm_pix: bool, patch: int = 2,
-                tubelet: int = 2) -> torch.Tensor:
+                tubelet: int = 2, eps: float = 1e-6) -> torch.Tensor:
     """VIDEOMAE.md steps 1-4 written out token by token, in float64."""
     pixels = pixels.double() / 255.
     b, c, t, h, w = pixels.shape
@@ -35,7 +35,7 @@ def loop_target(pixels: torch.Tensor, norm_pix: bool, patch: int = 2,
                             x = values[:, ch]
                             mean = x.sum() / size
                             var = (x - mean).pow(2).sum() / (size - 1)
-                            values[:, ch] = (x - mean) / (var.sqrt() + 1e-6)
+                            values[:, ch] = (x - mean) / (var.sqrt() + eps)
                     tokens.append(values.reshape(-1))
     return torch.stack(tokens).reshape(b, -1, size * c)
 
@@ -48,6 +48,23 @@ def test_target_matches_loop(norm_pix):
     torch.testing.assert_close(target.double(),
                                loop_target(pixels, norm_pix), atol=1e-4,
                                rtol=1e-4)
+
+
+@pytest.mark.parametrize('indexed', [False, True])
+def test_target_eps_is_on_the_unit_pixel_scale(indexed):
+    """The target is normalised from the network inputs, with eps rescaled
+    to act as on [0, 1] pixels: a large eps and near-flat patches show a
+    wrong scale. The input video is left as it was."""
+    pixels, video = normalised_video()
+    pixels[:, :, :2] = 100. + (pixels[:, :, :2] > 128)  # near-flat tokens
+    video = (pixels - MEAN.view(3, 1, 1, 1)) / STD.view(3, 1, 1, 1)
+    before = video.clone()
+    index = torch.arange(12).repeat(2, 1) if indexed else None
+    target = head(eps=0.01).construct_target(video, index)
+    torch.testing.assert_close(target.double(),
+                               loop_target(pixels, True, eps=0.01),
+                               atol=1e-4, rtol=1e-4)
+    assert torch.equal(video, before)
 
 
 @pytest.mark.parametrize('norm_pix', [True, False])

@@ -1,10 +1,11 @@
 """Speed and memory of mmvmae next to Hugging Face transformers' VideoMAE.
 
 Both models run in this process on the same batch, alternating round by
-round, so the mmvmae/HF ratios hold even on a busy machine. Reported per
-variant (medians over rounds): clips/s, peak memory of one step, counted
-FLOPs, achieved FLOP/s and its ratio to this machine's large-matmul rate
-(model FLOPs utilisation on a GPU).
+round, so the mmvmae/HF ratios hold even on a busy machine (time/HF is the
+median of the per-round ratios). Reported per variant (medians over
+rounds): clips/s, peak memory of one step, counted FLOPs, achieved FLOP/s
+and its ratio to this machine's large-matmul rate (model FLOPs utilisation
+on a GPU).
 
 Methods:
 - FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` on one step (matrix
@@ -491,7 +492,12 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
         line = f'{name:<40}' + ''.join(
             f'{r[key]:>{len(title) + 2}{fmt}}' for title, key, fmt in cols)
         for title, key in ratios:
-            line += f'{r[key] / max(hf[key], 1e-9):>{len(title) + 2}.2f}'
+            if key == 's_per_step':  # a slow spell slows its round alike
+                ratio = statistics.median(
+                    a / b for a, b in zip(r['times'], hf['times']))
+            else:
+                ratio = r[key] / max(hf[key], 1e-9)
+            line += f'{ratio:>{len(title) + 2}.2f}'
         print(line)
     print('step peak: the most tensor memory a step (forward, backward, '
           'optimizer) adds above its start, gradients included; activ.: '
@@ -499,7 +505,7 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
           'weights + optimizer moments (total peak = state + step peak). '
           'CPU: profiler allocation/free events; CUDA: torch.cuda memory '
           'stats. FLOPs: FlopCounterMode (matmul, conv, attention), '
-          'without recomputation.')
+          'without recomputation. time/HF: median of the per-round ratios.')
 
 
 if __name__ == '__main__':
