@@ -93,8 +93,8 @@ class _GeluLinear(torch.autograd.Function):
 
 def norm_linear(x: Tensor, norm: nn.LayerNorm, weight: Tensor,
                 bias: Optional[Tensor]) -> Tensor:
-    """``F.linear(norm(x), weight, bias)`` keeping only the normalised
-    input for the backward pass. ``norm`` normalises the last dim."""
+    """``F.linear(norm(x), weight, bias)`` keeping only ``x`` (not
+    ``norm(x)``) for the backward pass. ``norm`` normalises the last dim."""
     if len(norm.normalized_shape) != 1:
         raise ValueError('norm_linear needs a LayerNorm over the last dim')
     return _NormLinear.apply(x, norm.weight, norm.bias, norm.eps, weight,
