@@ -3,6 +3,7 @@ settings: they run, measure every variant and write their JSON."""
 import json
 
 import pytest
+import torch
 
 from .helpers import run_tool
 
@@ -31,6 +32,13 @@ def test_model_benchmark_refuses_unknown_variants(tmp_path):
     with pytest.raises(AssertionError, match='unknown variants'):
         run_tool('analysis/benchmark.py', '--arch', 'tiny', '--variants',
                  'plain+fast', cwd=tmp_path)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU-only run')
+def test_model_benchmark_says_when_there_is_no_gpu(tmp_path):
+    with pytest.raises(AssertionError, match='no CUDA device'):
+        run_tool('analysis/benchmark.py', '--arch', 'tiny', '--device',
+                 'cuda', cwd=tmp_path)
 
 
 def test_data_benchmark_runs(tmp_path, shared_data):

@@ -108,6 +108,9 @@ def parse_args() -> argparse.Namespace:
            if part not in VARIANTS]
     if bad:
         p.error(f'unknown variants {bad}; choose from {sorted(VARIANTS)}')
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        p.error(f'--device {args.device}: no CUDA device is available '
+                f'(torch {torch.__version__})')
     return args
 
 
