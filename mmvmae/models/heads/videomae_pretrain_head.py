@@ -70,7 +70,7 @@ class VideoMAEPretrainHead(BaseModule):
         (B, K)`` only those tokens ``(B, K, L, C)``."""
         patches = self._tokens(inputs, index)
         std, mean = self.std.view(-1), self.mean.view(-1)  # channel last
-        return patches.mul_(std).add_(mean).div_(255.)
+        return patches.mul_(std / 255.).add_(mean / 255.)
 
     def patch_stats(self, patches: Tensor) -> Tuple[Tensor, Tensor]:
         """Per token and channel mean and ``unbiased std + eps`` over the
