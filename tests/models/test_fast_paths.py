@@ -1,13 +1,14 @@
 """Every fast path gives the results of the plain path."""
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 
 from mmvmae.models.utils import (PatchEmbed3d, count_kept, kept_index,
-                                 take_tokens)
+                                 scored_last, take_tokens)
 from mmvmae.registry import MODELS
 from mmvmae.utils.upstream_fixes import fix_compile_numpy_fields
 
@@ -70,6 +71,53 @@ def test_kept_index_matches_boolean_indexing():
         count_kept(select, 'tokens')
 
 
+def test_scored_last_keeps_each_group_in_order():
+    index = torch.tensor([[3, 5, 8, 9, 12], [1, 2, 4, 6, 7]])
+    scored = torch.tensor([[1, 0, 1, 0, 0], [0, 1, 1, 1, 0]], dtype=torch.bool)
+    assert scored_last(index, scored).tolist() == [[5, 9, 12, 3, 8],
+                                                   [1, 7, 2, 4, 6]]
+
+
+@pytest.mark.parametrize('option', [dict(), dict(with_cp=True),
+                                    dict(lean_activations=True)])
+def test_v2_loss_predicts_only_scored_tokens(option):
+    """V2 'loss' mode runs the last decoder block and the head only on the
+    tokens the loss counts: same predictions for them, same loss and
+    gradients as predicting every decoder-kept token."""
+    model = build(**option).train()
+    data = batch(model, decoder_keep=16)
+    samples = data['data_samples']
+    mask = torch.from_numpy(np.stack([s.mask for s in samples]))
+    dmask = torch.from_numpy(np.stack([s.decoder_mask for s in samples]))
+    counts = (mask & ~dmask).sum(dim=1)
+    assert counts.min() < counts.max() < 16  # padding rows are exercised
+    video = data['inputs'][:, 0]
+    vis = kept_index(~mask, count_kept(~mask, 'visible'))
+    kept = kept_index(~dmask, 16)
+    params = [p for p in model.parameters() if p.requires_grad]
+    x_vis = model.backbone(video, visible_index=vis)
+    full = model.neck(x_vis, mask, dmask, vis, kept)
+    part = model.neck(x_vis, mask, dmask, vis, kept, int(counts.max()))
+    assert full[0].shape[1] == 16 and part[0].shape[1] == counts.max()
+    assert torch.equal(full[1], kept)  # without num_scored: ascending
+    assert torch.equal(part[2].sum(dim=1), counts.float())
+    for b in range(2):
+        for row in part[2][b].nonzero()[:, 0]:
+            where = (full[1][b] == part[1][b, row]).nonzero()[0, 0]
+            assert full[2][b, where] == 1
+            torch.testing.assert_close(part[0][b, row], full[0][b, where],
+                                       atol=1e-5, rtol=1e-4)
+    ref = model.head.loss(full[0], video, full[1], full[2])['loss']
+    ref_grads = torch.autograd.grad(ref, params)
+    loss = model(**data, mode='loss')['loss']  # passes num_scored itself
+    grads = torch.autograd.grad(loss, params)
+    torch.testing.assert_close(loss, ref, atol=1e-6, rtol=1e-5)
+    for a, b in zip(grads, ref_grads):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
+    with pytest.raises(ValueError, match='num_scored'):
+        model.neck(x_vis, mask, dmask, vis, kept, 17)
+
+
 def test_patch_embed_of_selected_tokens_equals_conv():
     torch.manual_seed(0)
     embed = PatchEmbed3d(3, 24, patch_size=8, tubelet_size=2)
@@ -98,11 +146,12 @@ def test_target_of_selected_tokens_equals_full_target():
     torch.testing.assert_close(full, expected.flatten(2))
 
 
-def test_compiled_train_step_matches_eager():
+@pytest.mark.parametrize('decoder_keep', [None, 16])
+def test_compiled_train_step_matches_eager(decoder_keep):
     """What mmengine's ``compile`` setting does: compile ``train_step``
     (dynamo capture with the 'eager' backend; inductor's code generation
     takes minutes on a 2-core CPU; the backward is traced with aot_eager
-    below)."""
+    below). V2: the number of scored tokens changes from step to step."""
     torch._dynamo.reset()
     eager, compiled = build().train(), build().train()
     compiled.load_state_dict(eager.state_dict())
@@ -115,8 +164,9 @@ def test_compiled_train_step_matches_eager():
         # does for configs with `compile`
         with torch._dynamo.config.patch():
             fix_compile_numpy_fields()
-            model.losses = [model.train_step(raw_batch(seed=s), wrapper)
-                            ['loss'] for s in range(2)]
+            model.losses = [model.train_step(
+                raw_batch(decoder_keep=decoder_keep, seed=s), wrapper)
+                ['loss'] for s in range(3)]
     torch.testing.assert_close(torch.stack(compiled.losses),
                                torch.stack(eager.losses), atol=1e-5,
                                rtol=1e-4)

@@ -28,7 +28,7 @@ Methods:
 
 Example (the numbers in docs/performance.md; variants combine with '+'):
     python tools/analysis/benchmark.py --arch base --task pretrain --batch 2 \
-        --rounds 5 --variants plain,dual,lean,cp-selective,cp-full,\
+        --rounds 7 --variants plain,dual,lean,cp-selective,cp-full,\
 step-in-backward,lean+step-in-backward,cp-full+step-in-backward
 """
 import argparse
@@ -489,18 +489,21 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
             ('of matmul', 'matmul_fraction', '.0%')]
     ratios = [('time/HF', 's_per_step'), ('peak/HF', 'step_peak_mib'),
               ('activ./HF', 'activations_mib')] if hf else []
-    print(f'{"variant":<40}' + ''.join(f'{c[0]:>{len(c[0]) + 2}}'
+    def width(title):  # a value never runs into the next column
+        return max(len(title), 8) + 2
+
+    print(f'{"variant":<40}' + ''.join(f'{c[0]:>{width(c[0])}}'
                                        for c in cols + ratios))
     for name, r in results.items():
         line = f'{name:<40}' + ''.join(
-            f'{r[key]:>{len(title) + 2}{fmt}}' for title, key, fmt in cols)
+            f'{r[key]:>{width(title)}{fmt}}' for title, key, fmt in cols)
         for title, key in ratios:
             if key == 's_per_step':  # a slow spell slows its round alike
                 ratio = statistics.median(
                     a / b for a, b in zip(r['times'], hf['times']))
             else:
                 ratio = r[key] / max(hf[key], 1e-9)
-            line += f'{ratio:>{len(title) + 2}.2f}'
+            line += f'{ratio:>{width(title)}.2f}'
         print(line)
     print('step peak: the most tensor memory a step (forward, backward, '
           'optimizer) adds above its start, gradients included; activ.: '

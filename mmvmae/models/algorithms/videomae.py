@@ -66,20 +66,28 @@ class VideoMAE(BaseModel):
             raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', "
                              f'got {mode!r}')
         video = self._video(inputs)
-        mask, num_visible = self._stack(data_samples, 'mask', video.device)
+        mask, num_visible = self._stack(data_samples, 'mask')
         if mask is None:
             raise ValueError(
                 'data_samples need a `mask` field; add a masking transform '
                 "and PackActionInputs(algorithm_keys=('mask', ...))")
-        decoder_mask, num_kept = self._stack(data_samples, 'decoder_mask',
-                                             video.device)
+        decoder_mask, num_kept = self._stack(data_samples, 'decoder_mask')
+        num_scored = None
+        if decoder_mask is not None and mode == 'loss':
+            # V2: the loss needs only the tokens hidden from the encoder
+            # (the largest per-sample count, counted on the host)
+            num_scored = int((mask & ~decoder_mask).sum(dim=1).max())
+        mask = mask.to(video.device, non_blocking=True)
+        if decoder_mask is not None:
+            decoder_mask = decoder_mask.to(video.device, non_blocking=True)
         # token indices built once, on the device, with static sizes
         visible_index = kept_index(~mask, num_visible)
         pred_index = kept_index(mask, mask.shape[1] - num_visible) \
             if decoder_mask is None else kept_index(~decoder_mask, num_kept)
         x_vis = self.backbone(video, visible_index=visible_index)
         pred, index, weight = self.neck(x_vis, mask, decoder_mask,
-                                        visible_index, pred_index)
+                                        visible_index, pred_index,
+                                        num_scored)
         if mode == 'loss':
             return self.head.loss(pred, video, index, weight)
         if mode == 'tensor':
@@ -100,12 +108,12 @@ class VideoMAE(BaseModel):
         return inputs
 
     @staticmethod
-    def _stack(data_samples: Optional[Sequence], key: str,
-               device: torch.device) -> Tuple[Optional[Tensor], int]:
+    def _stack(data_samples: Optional[Sequence],
+               key: str) -> Tuple[Optional[Tensor], int]:
         """Stack the ``(N,)`` bool field ``key`` of every sample to
-        ``(B, N)`` on ``device`` and count its False entries per sample
-        (checked equal, counted before the copy to the device);
-        ``(None, 0)`` when no sample has it."""
+        ``(B, N)`` (on the host for numpy fields) and count its False
+        entries per sample (checked equal); ``(None, 0)`` when no sample
+        has it."""
         if not data_samples:
             return None, 0
         has = [key in sample for sample in data_samples]
@@ -123,8 +131,7 @@ class VideoMAE(BaseModel):
                              f'per sample, got {stacked.dtype} with batch '
                              f'shape {tuple(stacked.shape)}')
         what = 'visible tokens' if key == 'mask' else f'tokens kept by {key}'
-        count = count_kept(~stacked, what)
-        return stacked.to(device, non_blocking=True), count
+        return stacked, count_kept(~stacked, what)
 
     def _pack(self, video: Tensor, mask: Tensor, pred: Tensor, index: Tensor,
               weight: Tensor, data_samples: Sequence) -> List:

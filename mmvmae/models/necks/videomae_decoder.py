@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from mmvmae.registry import MODELS
 from ..utils import (Block, check_attn_impl, check_cp_mode, count_kept,
                      init_transformer_weights, kept_index, run_blocks,
-                     sinusoid_position_table, take_tokens)
+                     scored_last, sinusoid_position_table, take_tokens)
 
 # decoder width / heads / depth of the released recipes, keyed by encoder arch
 DECODER_PRESETS: Dict[str, dict] = {
@@ -95,7 +95,8 @@ class VideoMAEDecoder(BaseModule):
                 mask: Tensor,
                 decoder_mask: Optional[Tensor] = None,
                 visible_index: Optional[Tensor] = None,
-                pred_index: Optional[Tensor] = None
+                pred_index: Optional[Tensor] = None,
+                num_scored: Optional[int] = None
                 ) -> Tuple[Tensor, Tensor, Tensor]:
         """Predict pixels of the tokens the decoder reconstructs.
 
@@ -108,12 +109,21 @@ class VideoMAEDecoder(BaseModule):
                 positions of the visible tokens and of the tokens to predict
                 (``mask`` for V1, ``~decoder_mask`` for V2), when the caller
                 already built them; computed from the masks otherwise.
+            num_scored: V2 only, for the loss: predict only the tokens it
+                counts (decoder-kept and hidden from the encoder). The
+                decoder still takes every decoder-kept token, but its last
+                block and the head compute only the ``num_scored`` rows
+                ordered last (the scored tokens moved behind the others);
+                it must be the largest per-sample count of scored tokens,
+                samples with fewer fill up with unscored rows (weight 0).
 
         Returns:
             ``pred (B, M, P)``, the token index of each prediction
             ``(B, M)`` and its loss weight ``(B, M)``: V1 predicts the
             masked tokens (weight 1); V2 predicts the decoder-kept tokens,
-            weighted 1 where they are also hidden from the encoder.
+            weighted 1 where they are also hidden from the encoder (with
+            ``num_scored``: the last ``num_scored`` rows of the scored-last
+            order). Tokens are in ascending position order otherwise.
         """
         b, n = mask.shape
         if n != self.num_tokens:
@@ -131,6 +141,16 @@ class VideoMAEDecoder(BaseModule):
         if pred_index is None:
             predict = mask if decoder_mask is None else ~decoder_mask
             pred_index = self._indices(predict, 'tokens to predict')
+        scored = mask.gather(1, pred_index)
+        m = pred_index.shape[1]
+        if num_scored is not None and decoder_mask is not None:
+            if not 0 <= num_scored <= m:
+                raise ValueError(f'num_scored must be in [0, {m}], got '
+                                 f'{num_scored}')
+            # attention does not depend on the token order
+            pred_index = scored_last(pred_index, scored)
+            scored = mask.gather(1, pred_index)
+            m = max(num_scored, 1)
         x = self.encoder_to_decoder(x_vis)
         pos = self.pos_embed.to(x.dtype)
         x = torch.cat([
@@ -138,11 +158,9 @@ class VideoMAEDecoder(BaseModule):
             self.mask_token.to(x.dtype) + take_tokens(pos, pred_index)
         ], dim=1)
         # only the predicted tokens (the last rows) leave the last block
-        m = pred_index.shape[1]
         x = run_blocks(self.blocks, x, self.with_cp, m)[:, -m:]
         pred = self.head(self.norm(x))
-        weight = mask.gather(1, pred_index).to(pred.dtype)
-        return pred, pred_index, weight
+        return pred, pred_index[:, -m:], scored[:, -m:].to(pred.dtype)
 
     @staticmethod
     def _indices(select: Tensor, what: str) -> Tensor:

@@ -34,4 +34,12 @@ def take_tokens(x: Tensor, index: Tensor) -> Tensor:
     return x.gather(1, index[..., None].expand(-1, -1, x.shape[-1]))
 
 
-__all__ = ['count_kept', 'kept_index', 'take_tokens']
+def scored_last(index: Tensor, scored: Tensor) -> Tensor:
+    """``index (B, M)`` with, in every row, the entries where ``scored
+    (B, M)`` bool is True moved behind the others (each group keeps its
+    order)."""
+    order = torch.argsort(scored.to(torch.uint8), dim=1, stable=True)
+    return index.gather(1, order)
+
+
+__all__ = ['count_kept', 'kept_index', 'scored_last', 'take_tokens']
