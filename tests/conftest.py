@@ -18,6 +18,19 @@ def _registered():
     mmvmae.register_all_modules()
 
 
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """A ``Runner`` makes its ``default_scope`` mmengine's current scope,
+    which then redirects every later registry build (some tests build
+    runners with ``default_scope='mmengine'``): each test leaves the scopes
+    as it found them."""
+    from mmengine.registry import DefaultScope
+    before = set(DefaultScope._instance_dict)
+    yield
+    for name in set(DefaultScope._instance_dict) - before:
+        del DefaultScope._instance_dict[name]
+
+
 @pytest.fixture(scope='session')
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

@@ -11,7 +11,8 @@ from mmengine.runner import Runner
 from mmvmae.datasets.robust_seeding import enable_sample_seeding
 from mmvmae.engine.optimizers.finite_loss_optim_wrapper import \
     use_finite_loss_wrappers
-from mmvmae.utils.upstream_fixes import fix_compile_numpy_fields
+from mmvmae.utils.upstream_fixes import (fix_compile_data_preprocessor,
+                                         fix_compile_numpy_fields)
 
 
 def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
@@ -68,6 +69,7 @@ def build_runner(cfg: Config) -> Runner:
     prepare_train_cfg(cfg)
     if cfg.get('compile'):
         fix_compile_numpy_fields()
+        fix_compile_data_preprocessor()
     if 'runner_type' in cfg:
         from mmvmae.registry import RUNNERS
         runner = RUNNERS.build(cfg)

@@ -435,6 +435,58 @@ def fix_compile_numpy_fields() -> None:
     torch._dynamo.config.trace_numpy = False
 
 
+def fix_compile_data_preprocessor() -> None:
+    """mmaction2's CutMix breaks the graph of a compiled train step.
+
+    mmaction2 1.2.0's ``CutmixBlending.rand_bbox`` turns the sampled mixing
+    ratio into Python ints (``int(w * cut_rat)``), so dynamo breaks the graph
+    of mmengine's compiled ``train_step`` inside the data preprocessor and
+    logs a long warning about ``Tensor.item()`` each time it recompiles.
+    Normalising and blending a batch gains nothing from compilation, so
+    ``ActionDataPreprocessor.forward`` runs eagerly (one clean graph break).
+    Applied with :func:`fix_compile_numpy_fields` for configs that set
+    ``compile``.
+    """
+    import torch
+    from mmaction.models import ActionDataPreprocessor
+    forward = ActionDataPreprocessor.forward
+    if getattr(forward, 'kept_eager', False):
+        return
+    eager = torch.compiler.disable(forward)
+    eager.kept_eager = True
+    ActionDataPreprocessor.forward = eager
+
+
+def fix_config_dict_param_groups() -> None:
+    """mmengine's optimizer constructor leaves ``ConfigDict`` param groups.
+
+    mmengine 0.10.7's ``DefaultOptimWrapperConstructor`` (and so our
+    layer-decay constructor) puts the parameter groups it builds with a
+    ``paramwise_cfg`` into the optimizer config, a ``ConfigDict``, which
+    turns every group into a ``ConfigDict``; the optimizer keeps them. A
+    ``torch.compile``d train step (mmengine's ``compile=True``) traces the
+    optimizer step and dynamo (torch 2.13) fails on them:
+    ``InternalTorchDynamoError: AttributeError: 'UserDefinedDictVariable'
+    object has no attribute 'items'``. The groups become plain dicts, as a
+    resumed optimizer has them anyway (``load_state_dict`` rebuilds them).
+    """
+    from mmengine.optim import DefaultOptimWrapperConstructor
+    build = DefaultOptimWrapperConstructor.__call__
+    if getattr(build, 'plain_param_groups', False):
+        return
+
+    def __call__(self, model):
+        optim_wrapper = build(self, model)
+        optimizer = getattr(optim_wrapper, 'optimizer', None)
+        if optimizer is not None:
+            optimizer.param_groups[:] = [dict(group)
+                                         for group in optimizer.param_groups]
+        return optim_wrapper
+
+    __call__.plain_param_groups = True
+    DefaultOptimWrapperConstructor.__call__ = __call__
+
+
 def silence_mmcv_lite_warning() -> None:
     """mmcv-lite warns on every import that ``MultiScaleDeformableAttention``
     (an mmcv.ops op) is missing; mmvmae never uses it."""
@@ -457,4 +509,5 @@ def apply_upstream_fixes() -> None:
     fix_auto_scale_lr_accumulation()
     fix_cpu_init_dist()
     fix_decord_memory_reads()
+    fix_config_dict_param_groups()
     _APPLIED = True

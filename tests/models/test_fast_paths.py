@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.optim import OptimWrapper
+from mmengine.config import Config, ConfigDict
+from mmengine.optim import build_optim_wrapper
 
 from mmvmae.models.utils import (PatchEmbed3d, count_kept, kept_index,
                                  scored_last, take_tokens)
@@ -158,7 +158,12 @@ def test_compiled_train_step_matches_eager(decoder_keep):
     compiled.train_step = torch.compile(compiled.train_step,
                                         backend='eager')
     for model in (eager, compiled):
-        wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+        # as the runner builds it from a config: AdamW with per-parameter
+        # options, from a ConfigDict (which made the param groups
+        # ConfigDicts, fatal to dynamo: see fix_config_dict_param_groups)
+        wrapper = build_optim_wrapper(model, ConfigDict(
+            optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+            paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.)))
         # dynamo's numpy tracing would treat the numpy masks in the data
         # samples as tensors in BaseDataElement.to: fixed as build_runner
         # does for configs with `compile`

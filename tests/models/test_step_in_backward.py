@@ -56,6 +56,28 @@ def test_same_weights_as_the_plain_step():
         p.requires_grad for p in fused.parameters())
 
 
+def test_resumed_wrapper_reads_the_loaded_groups():
+    """``load_state_dict`` (a resume) replaces the optimizer's group dicts;
+    the in-backward step must use the new ones, whose lr a scheduler sets."""
+    weights = {}
+    for wrapper_type in ('OptimWrapper', 'StepInBackwardOptimWrapper'):
+        model = build().train()
+        saved = train(model, wrapper_type, steps=1).state_dict()
+        wrapper = OPTIM_WRAPPERS.build(dict(type=wrapper_type,
+                                            optimizer=adamw_groups(model)))
+        wrapper.load_state_dict(saved)
+        for i in range(2):
+            for group in wrapper.optimizer.param_groups:
+                group['lr'] = 0.05 / (i + 1)
+            with wrapper.optim_context(model):
+                loss = model(**batch(model, seed=i + 1), mode='loss')['loss']
+            wrapper.update_params(loss)
+        weights[wrapper_type] = model.state_dict()
+    for name, value in weights['StepInBackwardOptimWrapper'].items():
+        torch.testing.assert_close(value, weights['OptimWrapper'][name],
+                                   atol=1e-6, rtol=1e-5, msg=name)
+
+
 def test_gradients_never_all_live():
     model = build().train()
     params = [p for p in model.parameters() if p.requires_grad]

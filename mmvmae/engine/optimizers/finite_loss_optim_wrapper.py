@@ -38,6 +38,9 @@ class FiniteLossMixin:
         where = f'iteration {it + 1}' if it is not None else 'this iteration'
         return where + (f' (epoch {epoch + 1})' if epoch is not None else '')
 
+    # a host decision: under torch.compile a graph break, taken here
+    # without dynamo's warning about tracing `.item()`
+    @torch.compiler.disable
     def _all_finite(self, loss: torch.Tensor) -> bool:
         finite = torch.isfinite(loss.detach()).all().float().reshape(1)
         all_reduce(finite, op='min')  # a no-op without distributed training

@@ -76,11 +76,13 @@ class StepInBackwardOptimWrapper(FiniteLossMixin, OptimWrapper):
         self._init_finite_check(nonfinite_loss)
         self.dtype = _DTYPES[dtype]
         self._active = False
-        self._group_of: Dict[torch.Tensor, dict] = {}
-        for group in optimizer.param_groups:
+        # the group's position, not the dict: load_state_dict (resume) and
+        # fix_config_dict_param_groups replace the group dicts
+        self._group_of: Dict[torch.Tensor, int] = {}
+        for index, group in enumerate(optimizer.param_groups):
             for param in group['params']:
                 if param.requires_grad and param not in self._group_of:
-                    self._group_of[param] = group
+                    self._group_of[param] = index
                     param.register_post_accumulate_grad_hook(self._update)
 
     def _update(self, param: torch.Tensor) -> None:
@@ -90,7 +92,7 @@ class StepInBackwardOptimWrapper(FiniteLossMixin, OptimWrapper):
             return
         groups = self.optimizer.param_groups
         self.optimizer.param_groups = [
-            dict(self._group_of[param], params=[param])]
+            dict(groups[self._group_of[param]], params=[param])]
         try:
             self.optimizer.step()
         finally:
