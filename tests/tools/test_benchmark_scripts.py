@@ -42,10 +42,28 @@ def test_model_benchmark_says_when_there_is_no_gpu(tmp_path):
 
 
 def test_data_benchmark_runs(tmp_path, shared_data):
-    result = run_tool('analysis/benchmark_data.py', '--videos',
-                      str(shared_data / 'videos'), '--iters', '1',
-                      '--rounds', '1', '--num-samples', '1,2', cwd=tmp_path)
-    lines = {line.split('  ')[0].strip(): line
-             for line in result.stdout.splitlines()[2:]}
+    videos = tmp_path / 'videos'
+    videos.mkdir()
+    for video in (shared_data / 'videos').iterdir():
+        (videos / video.name).symlink_to(video)
+    (videos / 'broken.mp4').write_bytes(b'not a video' * 100)
+    result = run_tool('analysis/benchmark_data.py', '--videos', str(videos),
+                      '--iters', '1', '--rounds', '1', '--num-samples', '1,2',
+                      cwd=tmp_path)
+    out = result.stdout.splitlines()
+    assert out[0].startswith('skipping broken.mp4: unreadable')
+    assert out[1].startswith('3 videos (arm_wrestling.mp4, test.avi, '
+                             'test.mp4)')
+    lines = {line.split('  ')[0].strip(): line for line in out[3:]}
     assert {'decode-only', 'pretrain', 'finetune', 'finetune pil',
             'finetune bilinear', 'pretrain x1', 'pretrain x2'} <= set(lines)
+
+
+def test_data_benchmark_needs_a_folder_of_videos(tmp_path):
+    with pytest.raises(AssertionError, match='no such folder'):
+        run_tool('analysis/benchmark_data.py', '--videos',
+                 str(tmp_path / 'missing'), cwd=tmp_path)
+    (tmp_path / 'broken.avi').write_bytes(b'not a video')
+    with pytest.raises(AssertionError, match='no readable .mp4/.avi videos'):
+        run_tool('analysis/benchmark_data.py', '--videos', str(tmp_path),
+                 cwd=tmp_path)

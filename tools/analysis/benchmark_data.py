@@ -105,15 +105,35 @@ def from_dataset(ds, clips: int) -> Callable[[int], int]:
     return item
 
 
+def readable_videos(folder: str) -> List[str]:
+    """The .mp4/.avi files in ``folder`` that decord opens; the others are
+    reported and left out (every variant must read the same videos)."""
+    import decord
+    if not osp.isdir(folder):
+        raise SystemExit(f'--videos {folder}: no such folder')
+    videos = []
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(('.mp4', '.avi')):
+            continue
+        try:
+            if len(decord.VideoReader(osp.join(folder, name))) > 0:
+                videos.append(name)
+                continue
+            why = 'no frames'
+        except (RuntimeError, decord.DECORDError) as e:
+            why = str(e).splitlines()[0]
+        print(f'skipping {name}: unreadable ({why})')
+    if not videos:
+        raise SystemExit(f'no readable .mp4/.avi videos in {folder}')
+    return videos
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)  # one worker
     cv2.setNumThreads(1)
     mmvmae.register_all_modules()
-    videos = sorted(f for f in os.listdir(args.videos)
-                    if f.endswith(('.mp4', '.avi')))
-    if not videos:
-        raise SystemExit(f'no .mp4/.avi videos in {args.videos}')
+    videos = readable_videos(args.videos)
     tmp = tempfile.mkdtemp()
     ann = osp.join(tmp, 'list.txt')
     with open(ann, 'w') as f:
