@@ -14,8 +14,8 @@ def test_model_benchmark_runs_every_variant(tmp_path):
         'analysis/benchmark.py', '--arch', 'tiny', '--size', '64',
         '--frames', '4', '--rounds', '1', '--variants',
         'plain,dual,lean,cp-full+step-in-backward', '--json', str(out),
-        cwd=tmp_path)
-    assert 'time/HF' in result.stdout
+        '--peak-tflops', '2', cwd=tmp_path)
+    assert 'time/HF' in result.stdout and 'MFU' in result.stdout
     results = json.loads(out.read_text())['results']
     assert set(results) == {'mmvmae plain', 'mmvmae dual', 'mmvmae lean',
                             'mmvmae cp-full+step-in-backward',
@@ -24,6 +24,7 @@ def test_model_benchmark_runs_every_variant(tmp_path):
                           results['mmvmae cp-full+step-in-backward'])
     assert plain['gflop_per_step'] == light['gflop_per_step'] > 0
     assert lean['gflop_per_step'] == plain['gflop_per_step']
+    assert plain['mfu'] == pytest.approx(plain['gflop_per_s'] / 2000)
     assert 0 < light['activations_mib'] < lean['activations_mib'] < \
         plain['activations_mib']
 

@@ -13,7 +13,8 @@ Methods:
   attention kernel is added to its table), counted without activation
   checkpointing (model FLOPs: recomputation is not useful work).
   Elementwise ops and the optimizer are not counted. The matmul rate: the
-  best of a few 2048^3 matmuls, before and after the rounds.
+  best of a few n^3 matmuls in the run's dtype (n = 2048 on a CPU, 8192 on
+  a GPU), before and after the rounds.
 - Peak memory: on CUDA ``max_memory_allocated``; on CPU the profiler's
   allocation and free events (``profile_memory=True``, matched by address):
   the peak of the bytes allocated within the step and still live. Both count tensors only (not the allocator's cache or
@@ -98,6 +99,10 @@ def parse_args() -> argparse.Namespace:
                    else 'cpu')
     p.add_argument('--dtype', default='fp32', choices=('fp32', 'bf16'))
     p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--peak-tflops', type=float,
+                   help="the device's datasheet peak in the run's dtype "
+                        '(e.g. 989 for bf16 on an H200 SXM): adds model FLOPs '
+                        'utilisation against it (MFU)')
     p.add_argument('--json', help='also write the results here')
     p.add_argument('--malloc', default='keep', choices=('keep', 'default'),
                    help="CPU: 'keep' (default) makes glibc keep freed memory "
@@ -302,8 +307,11 @@ def count_flops(step: Callable) -> int:
     return counter.get_total_flops()
 
 
-def matmul_rate(device: str, dtype: torch.dtype, n: int = 2048) -> float:
-    """FLOP/s of the best of a few n^3 matmuls."""
+def matmul_rate(device: str, dtype: torch.dtype) -> float:
+    """FLOP/s of the best of a few n^3 matmuls: n = 2048 on a CPU, 8192 on a
+    GPU (a 2048^3 product takes tens of microseconds there, too short to
+    reach the GPU's rate)."""
+    n = 2048 if device == 'cpu' else 8192
     a = torch.randn(n, n, device=device, dtype=dtype)
     best = float('inf')
     for _ in range(4):
@@ -464,6 +472,8 @@ def main() -> None:
             state_mib=state_bytes(r.model, r.optim) / 2**20,
             gflop_per_step=flops / 1e9, gflop_per_s=flops / sec / 1e9,
             matmul_fraction=flops / sec / rate,
+            mfu=flops / sec / (args.peak_tflops * 1e12)
+            if args.peak_tflops else None,
             times=r.times)
     report(args, results, rate, load)
     if args.json:
@@ -487,6 +497,8 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
             ('GFLOP', 'gflop_per_step', '.4g'),
             ('GFLOP/s', 'gflop_per_s', '.4g'),
             ('of matmul', 'matmul_fraction', '.0%')]
+    if args.peak_tflops:
+        cols.append(('MFU', 'mfu', '.0%'))
     ratios = [('time/HF', 's_per_step'), ('peak/HF', 'step_peak_mib'),
               ('activ./HF', 'activations_mib')] if hf else []
     def width(title):  # a value never runs into the next column
