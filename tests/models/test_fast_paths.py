@@ -74,8 +74,10 @@ def test_kept_index_matches_boolean_indexing():
 def test_scored_last_keeps_each_group_in_order():
     index = torch.tensor([[3, 5, 8, 9, 12], [1, 2, 4, 6, 7]])
     scored = torch.tensor([[1, 0, 1, 0, 0], [0, 1, 1, 1, 0]], dtype=torch.bool)
-    assert scored_last(index, scored).tolist() == [[5, 9, 12, 3, 8],
-                                                   [1, 7, 2, 4, 6]]
+    index, scored = scored_last(index, scored)
+    assert index.tolist() == [[5, 9, 12, 3, 8], [1, 7, 2, 4, 6]]
+    assert scored.tolist() == [[False] * 3 + [True] * 2,
+                               [False] * 2 + [True] * 3]
 
 
 @pytest.mark.parametrize('option', [dict(), dict(with_cp=True),

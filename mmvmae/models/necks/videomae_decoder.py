@@ -148,8 +148,7 @@ class VideoMAEDecoder(BaseModule):
                 raise ValueError(f'num_scored must be in [0, {m}], got '
                                  f'{num_scored}')
             # attention does not depend on the token order
-            pred_index = scored_last(pred_index, scored)
-            scored = mask.gather(1, pred_index)
+            pred_index, scored = scored_last(pred_index, scored)
             m = max(num_scored, 1)
         x = self.encoder_to_decoder(x_vis)
         pos = self.pos_embed.to(x.dtype)

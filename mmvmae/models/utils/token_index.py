@@ -1,6 +1,8 @@
 """Static-shape token selection: the kept count is a Python int, so the
 gather has a fixed shape (no boolean indexing, no graph break under
 ``torch.compile``) and the index is built once, on the device."""
+from typing import Tuple
+
 import torch
 from torch import Tensor
 
@@ -34,12 +36,12 @@ def take_tokens(x: Tensor, index: Tensor) -> Tensor:
     return x.gather(1, index[..., None].expand(-1, -1, x.shape[-1]))
 
 
-def scored_last(index: Tensor, scored: Tensor) -> Tensor:
-    """``index (B, M)`` with, in every row, the entries where ``scored
-    (B, M)`` bool is True moved behind the others (each group keeps its
-    order)."""
+def scored_last(index: Tensor, scored: Tensor) -> Tuple[Tensor, Tensor]:
+    """``index (B, M)`` and ``scored (B, M)`` bool reordered so that, in
+    every row, the scored entries come behind the others (each group keeps
+    its order)."""
     order = torch.argsort(scored.to(torch.uint8), dim=1, stable=True)
-    return index.gather(1, order)
+    return index.gather(1, order), scored.gather(1, order)
 
 
 __all__ = ['count_kept', 'kept_index', 'scored_last', 'take_tokens']
