@@ -66,17 +66,8 @@ class VideoMAE(BaseModel):
             raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', "
                              f'got {mode!r}')
         video = self._video(inputs)
-        mask, num_visible = self._stack(data_samples, 'mask')
-        if mask is None:
-            raise ValueError(
-                'data_samples need a `mask` field; add a masking transform '
-                "and PackActionInputs(algorithm_keys=('mask', ...))")
-        decoder_mask, num_kept = self._stack(data_samples, 'decoder_mask')
-        num_scored = None
-        if decoder_mask is not None and mode == 'loss':
-            # V2: the loss needs only the tokens hidden from the encoder
-            # (the largest per-sample count, counted on the host)
-            num_scored = int((mask & ~decoder_mask).sum(dim=1).max())
+        mask, num_visible, decoder_mask, num_kept, num_scored = \
+            self._host_masks(data_samples, mode == 'loss')
         mask = mask.to(video.device, non_blocking=True)
         if decoder_mask is not None:
             decoder_mask = decoder_mask.to(video.device, non_blocking=True)
@@ -106,6 +97,26 @@ class VideoMAE(BaseModel):
             raise ValueError('inputs must be (B, 1, C, T, H, W) or '
                              f'(B, C, T, H, W), got {tuple(inputs.shape)}')
         return inputs
+
+    @staticmethod
+    @torch.compiler.disable  # host decisions: kept out of compiled graphs
+    def _host_masks(data_samples: Optional[Sequence], loss: bool) -> tuple:
+        """The batch's masks stacked where the pipeline left them (numpy
+        fields on the host) and their counts: ``(mask, visible tokens,
+        decoder_mask or None, decoder-kept tokens, scored tokens or None)``.
+        The last is the largest per-sample count of tokens the V2 loss
+        counts (hidden from the encoder, kept by the decoder), for
+        ``loss``."""
+        mask, num_visible = VideoMAE._stack(data_samples, 'mask')
+        if mask is None:
+            raise ValueError(
+                'data_samples need a `mask` field; add a masking transform '
+                "and PackActionInputs(algorithm_keys=('mask', ...))")
+        decoder_mask, num_kept = VideoMAE._stack(data_samples, 'decoder_mask')
+        num_scored = None
+        if decoder_mask is not None and loss:
+            num_scored = int((mask & ~decoder_mask).sum(dim=1).max())
+        return mask, num_visible, decoder_mask, num_kept, num_scored
 
     @staticmethod
     def _stack(data_samples: Optional[Sequence],
