@@ -14,7 +14,8 @@ rounds, ratios the medians of the per-round ratios.
   ``finetune bilinear``: the same with ``VideoRandAugment(backend='pil')``
   (the reference implementation) / ``interpolation='bilinear'``.
 - pretrain xN: ``RepeatedSamplingDataset(num_repeats=N)``: one decode, N
-  crops and masks; clips/s counts the N clips.
+  crops and masks; clips/s counts the N clips. finetune x2: the same with
+  the K400 fine-tuning recipe's own ``num_repeats`` (its data loader).
 
 Example (the numbers in docs/performance.md):
     python tools/analysis/benchmark_data.py --iters 3 --rounds 20
@@ -151,6 +152,12 @@ def main() -> None:
             ann, args.videos, with_rand_augment(
                 fine, interpolation='bilinear')), 1),
     }
+    # the fine-tuning recipe's own repeated sampling (K400: 2 clips a video)
+    n = Config.fromfile(CONFIGS / 'k400_finetune.py').train_dataloader[
+        'dataset'].get('num_repeats', 1)
+    if n > 1:
+        variants[f'finetune x{n}'] = from_dataset(
+            dataset(ann, args.videos, fine, n), n)
     for n in (int(x) for x in args.num_samples.split(',')):
         variants[f'pretrain x{n}'] = from_dataset(
             dataset(ann, args.videos, pre, n), n)
@@ -184,11 +191,13 @@ def report(args, videos: List[str], rates: Dict[str, List[float]]) -> None:
           f'{args.rounds} alternating rounds, medians (ratios: of the rounds'
           f"' ratios); one process, one thread; decord "
           f'{decord.__version__}; load average {load}')
-    one = 'pretrain x1' if 'pretrain x1' in rates else 'pretrain'
     print(f'{"variant":<18}{"clips/s":>9}{"/decode-only":>14}{"/x1":>7}')
     for name, r in rates.items():
-        scale = f'{ratio(name, one):>7.2f}' \
-            if name.startswith('pretrain x') else ''
+        scale = ''
+        if ' x' in name:  # repeated sampling: against one clip a video
+            base = name.split(' x')[0]
+            one = f'{base} x1' if f'{base} x1' in rates else base
+            scale = f'{ratio(name, one):>7.2f}'
         print(f'{name:<18}{statistics.median(r):>9.2f}'
               f'{ratio(name, "decode-only"):>14.2f}{scale}')
 
