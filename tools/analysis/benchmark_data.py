@@ -56,8 +56,8 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def pipeline(name: str) -> List[dict]:
-    return Config.fromfile(CONFIGS / f'{name}.py').train_pipeline
+def dataset_config(name: str) -> Config:
+    return Config.fromfile(CONFIGS / f'{name}.py')
 
 
 def find_step(steps: List[dict], name: str) -> dict:
@@ -139,7 +139,9 @@ def main() -> None:
     ann = osp.join(tmp, 'list.txt')
     with open(ann, 'w') as f:
         f.write('\n'.join(videos) + '\n')
-    pre, fine = pipeline('k400_pretrain'), pipeline('k400_finetune')
+    fine_cfg = dataset_config('k400_finetune')
+    pre = dataset_config('k400_pretrain').train_pipeline
+    fine = fine_cfg.train_pipeline
     sample_cfg = find_step(pre, 'SampleFrames')
     variants: Dict[str, Callable[[int], int]] = {
         'decode-only': decode_only(
@@ -153,8 +155,7 @@ def main() -> None:
                 fine, interpolation='bilinear')), 1),
     }
     # the fine-tuning recipe's own repeated sampling (K400: 2 clips a video)
-    n = Config.fromfile(CONFIGS / 'k400_finetune.py').train_dataloader[
-        'dataset'].get('num_repeats', 1)
+    n = fine_cfg.train_dataloader['dataset'].get('num_repeats', 1)
     if n > 1:
         variants[f'finetune x{n}'] = from_dataset(
             dataset(ann, args.videos, fine, n), n)
