@@ -209,6 +209,64 @@ def test_auto_scale_lr_counts_accumulation_and_repeats(tmp_path, dataset,
     assert lr == pytest.approx(0.1 * 1 * 4 * 2 * repeats / 16)
 
 
+@pytest.mark.parametrize('stated, repeats', [({}, 3),
+                                             ({'num_repeats': 1}, 1)])
+def test_auto_scale_lr_counts_repeats_in_runner_train(tmp_path, stated,
+                                                      repeats):
+    # Runner.train builds the loop's dataloader but keeps the dict in
+    # runner._train_dataloader when it calls scale_lr: num_repeats must come
+    # from the loop's dataset (it was read as 1, so the lr of pretraining
+    # with repeated sampling came out 4x too small), unless auto_scale_lr
+    # states it (fine-tuning: lr per video)
+    runner = Runner(
+        model=_ToyModel(), work_dir=str(tmp_path),
+        train_dataloader=dict(dataset=_RepeatedToyDataset(), batch_size=4,
+                              sampler=dict(type='DefaultSampler'),
+                              collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        auto_scale_lr=dict(enable=True, base_batch_size=12, **stated),
+        default_hooks=dict(checkpoint=None),
+        default_scope='mmengine')
+    runner.train()
+    lr = runner.optim_wrapper.optimizer.param_groups[0]['lr']
+    assert lr == pytest.approx(0.1 * 4 * repeats / 12)
+
+
+def test_auto_scale_lr_scales_the_logged_base_lr(tmp_path):
+    # with several param groups the log's base_lr is the wrapper's
+    # base_param_settings, which mmengine's scale_lr leaves unscaled
+    runner = Runner(
+        model=_ToyModel(), work_dir=str(tmp_path),
+        train_dataloader=dict(dataset=_RepeatedToyDataset(), batch_size=4,
+                              sampler=dict(type='DefaultSampler'),
+                              collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1),
+                           paramwise_cfg=dict(bias_lr_mult=2.0)),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        auto_scale_lr=dict(enable=True, base_batch_size=6),
+        default_hooks=dict(checkpoint=None),
+        default_scope='mmengine')
+    runner.train()
+    factor = 4 * 3 / 6
+    assert runner.optim_wrapper.get_lr()['base_lr'] == [
+        pytest.approx(0.1 * factor)]
+    assert sorted(runner.optim_wrapper.get_lr()['lr']) == [
+        pytest.approx(0.1 * factor), pytest.approx(0.2 * factor)]
+
+
+def test_resume_refuses_another_world_size(tmp_path):
+    # mmengine's own check reads meta['config']['gpu_ids'], which no
+    # checkpoint holds, so it never fired (fix_resume_world_size_check)
+    _toy_runner(tmp_path, max_epochs=1).train()
+    meta = torch.load(tmp_path / 'epoch_1.pth')['meta']
+    assert meta['world_size'] == 1
+    runner = _toy_runner(tmp_path, max_epochs=2, resume=True)
+    runner._world_size = 2  # as if launched on 2 processes
+    with pytest.raises(RuntimeError, match='saved by a run on 1 process'):
+        runner.train()
+
+
 def test_init_dist_without_cuda(monkeypatch):
     # mmengine's init_dist calls torch.cuda.set_device even for gloo, which
     # fails on CPU-only torch builds (fixed by fix_cpu_init_dist)

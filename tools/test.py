@@ -7,6 +7,7 @@ from mmengine.config import Config, DictAction
 
 import mmvmae
 from mmvmae.engine.runner_setup import build_runner, merge_common_args
+from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
 from mmvmae.utils.config_check import (check_checkpoint_fits,
                                        exit_on_unknown_type,
                                        load_checkpoint_safely)
@@ -15,7 +16,8 @@ from mmvmae.utils.config_check import (check_checkpoint_fits,
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test an mmvmae model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file, or a work dir '
+                        '(its last_checkpoint is used)')
     parser.add_argument('--work-dir', help='where to save logs and metrics '
                         '(default: ./work_dirs/<config name>)')
     parser.add_argument('--dump', type=str,
@@ -35,15 +37,19 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'error: no checkpoint file at {args.checkpoint}')
+    try:
+        checkpoint_path = resolve_checkpoint(args.checkpoint)
+    except FileNotFoundError as error:
+        raise SystemExit(f'error: {error}') from None
+    if not osp.isfile(checkpoint_path):
+        raise SystemExit(f'error: no checkpoint file at {checkpoint_path}')
     if args.dump is not None and not args.dump.endswith(('.pkl', '.pickle')):
         raise SystemExit('error: --dump must end with .pkl or .pickle, got '
                          f'{args.dump}')
     mmvmae.register_all_modules()
     cfg = Config.fromfile(args.config)
     cfg = merge_common_args(cfg, args)
-    cfg.load_from = args.checkpoint
+    cfg.load_from = checkpoint_path
     if args.dump is not None:
         dump_metric = dict(type='DumpResults', out_file_path=args.dump)
         evaluator = cfg.test_evaluator
@@ -56,13 +62,13 @@ def main() -> None:
     try:
         with exit_on_unknown_type(cfg):
             # shapes only: the tensors are mapped, the runner reads them
-            checkpoint = load_checkpoint_safely(args.checkpoint, mmap=True)
+            checkpoint = load_checkpoint_safely(checkpoint_path, mmap=True)
             runner = build_runner(cfg)
-            check_checkpoint_fits(runner.model, checkpoint, args.checkpoint)
+            check_checkpoint_fits(runner.model, checkpoint, checkpoint_path)
             del checkpoint
             runner.test()
     except ValueError as error:
-        if not str(error).startswith(('refused to load', args.checkpoint)):
+        if not str(error).startswith(('refused to load', checkpoint_path)):
             raise
         raise SystemExit(f'error: {error}') from None
 

@@ -7,6 +7,7 @@ from mmengine.config import Config, DictAction
 
 import mmvmae
 from mmvmae.engine.runner_setup import build_runner, merge_common_args
+from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
 from mmvmae.utils.config_check import exit_on_unknown_type
 
 
@@ -17,8 +18,8 @@ def parse_args() -> argparse.Namespace:
                         ' (default: ./work_dirs/<config name>)')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
-        help='resume from a checkpoint PATH, or with no value (or "auto") '
-        'from the latest checkpoint in the work dir')
+        help='resume from a checkpoint PATH (a .pth file or a work dir), or '
+        'with no value (or "auto") from the latest checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (fp16 with dynamic '
                         'loss scaling; bf16 configs set it themselves)')
@@ -59,9 +60,13 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise FileNotFoundError(f'--resume: no checkpoint at {args.resume}')
-        cfg.resume, cfg.load_from = True, args.resume
+        try:  # a .pth file, or a work dir (its last_checkpoint)
+            path = resolve_checkpoint(args.resume)
+        except FileNotFoundError as error:
+            raise SystemExit(f'error: --resume: {error}') from None
+        if not osp.isfile(path):
+            raise SystemExit(f'error: --resume: no checkpoint file at {path}')
+        cfg.resume, cfg.load_from = True, path
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
             raise ValueError('--auto-scale-lr needs auto_scale_lr='

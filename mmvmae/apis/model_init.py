@@ -18,6 +18,20 @@ def default_device() -> str:
     return 'cuda:0' if torch.cuda.is_available() else 'cpu'
 
 
+def check_device(device: Union[str, torch.device]) -> torch.device:
+    """``device`` as a ``torch.device``; ``ValueError`` if it is not one or
+    names an accelerator this machine does not have."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f'device {device!r} is not a device: '
+                         f'{str(error).splitlines()[0]}') from None
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f"device '{device}': CUDA is not available on this "
+                         "machine; use 'cpu'")
+    return device
+
+
 def load_model_weights(model: nn.Module, checkpoint: str) -> str:
     """Load every weight of ``model`` from ``checkpoint`` (a file, URL or
     a work dir with ``last_checkpoint``); returns the resolved path.
@@ -78,6 +92,7 @@ def init_model(config: Union[str, Path, Config],
                         f'got {type(config).__name__}')
     else:
         config = config.copy()
+    device = check_device(device or default_device())
     if cfg_options:
         config.merge_from_dict(cfg_options)
     if 'model' not in config:
@@ -91,4 +106,4 @@ def init_model(config: Union[str, Path, Config],
     else:
         load_model_weights(model, checkpoint)
     model.cfg = config
-    return model.to(device or default_device()).eval()
+    return model.to(device).eval()

@@ -5,12 +5,15 @@
   fields that use ``X`` and the closest registered names.
 * :func:`load_checkpoint_safely`: ``weights_only`` loading with an error
   that says why a checkpoint was refused.
-* :func:`check_checkpoint_fits`: every weight of a checkpoint that the model
-  also has must have the model's shape (a classifier trained for 400
-  classes is not silently dropped when testing a 101-class model).
+* :func:`check_checkpoint_fits`: a checkpoint must hold exactly the
+  model's weights, with the model's shapes (a classifier trained for 400
+  classes is not silently dropped when testing a 101-class model, and a
+  pretraining or Hugging Face checkpoint is not tested with random layers).
 """
 import contextlib
+import copy
 import difflib
+import inspect
 import pickle
 import re
 from typing import Any, Dict, Iterator, List, Optional
@@ -69,15 +72,92 @@ def unknown_type_message(error: KeyError, cfg: Optional[Dict] = None
             f'registry{hint}')
 
 
+def _fields_with_key(cfg: Any, key: str, prefix: str = '') -> List[tuple]:
+    """``(dotted path, type)`` of the typed config dicts that set ``key``."""
+    found = []
+    if isinstance(cfg, dict):
+        if key in cfg and 'type' in cfg:
+            found.append((f'{prefix}.{key}' if prefix else key, cfg['type']))
+        for name, value in cfg.items():
+            found += _fields_with_key(value, key,
+                                      f'{prefix}.{name}' if prefix else name)
+    elif isinstance(cfg, (list, tuple)):
+        for i, value in enumerate(cfg):
+            found += _fields_with_key(value, key, f'{prefix}[{i}]')
+    return found
+
+
+def _init_arguments(type_name: str) -> List[str]:
+    """Keyword arguments the registered class ``type_name`` accepts (its
+    ``__init__`` and, through ``**kwargs``, its bases')."""
+    from mmengine.registry import Registry
+
+    import mmvmae.registry as ours
+    for registry in vars(ours).values():
+        while isinstance(registry, Registry):
+            cls = registry.module_dict.get(type_name)
+            if inspect.isclass(cls):
+                names = []
+                for klass in cls.__mro__:
+                    if '__init__' not in vars(klass):
+                        continue
+                    params = inspect.signature(klass.__init__).parameters
+                    names += [n for n, p in params.items() if n != 'self'
+                              and p.kind not in (p.VAR_POSITIONAL,
+                                                 p.VAR_KEYWORD)]
+                    if not any(p.kind == p.VAR_KEYWORD
+                               for p in params.values()):
+                        break
+                return sorted(set(names))
+            registry = registry.parent
+    return []
+
+
+def unknown_argument_message(error: TypeError, cfg: Optional[Dict] = None
+                             ) -> Optional[str]:
+    """A readable message for a config dict with an argument its class does
+    not take (``TypeError: ... unexpected keyword argument 'x'``), or None
+    if ``error`` is not that or no config field sets the argument."""
+    match = re.search(r"unexpected keyword argument '(\w+)'", str(error))
+    if match is None:
+        return None
+    key = match.group(1)
+    # leave out the dicts whose class does take the argument
+    fields = [(path, type_name) for path, type_name in _fields_with_key(
+        dict(cfg or {}), key) if key not in _init_arguments(str(type_name))]
+    if not fields:
+        return None
+    paths = ', '.join(path for path, _ in fields)
+    types = sorted({str(type_name) for _, type_name in fields})
+    allowed = sorted({n for t in types for n in _init_arguments(t)})
+    close = difflib.get_close_matches(key, allowed, n=3, cutoff=0.5)
+    hint = f'; did you mean {", ".join(close)}?' if close else (
+        f'; it takes {", ".join(allowed)}' if allowed else '')
+    return (f"{'/'.join(types)} has no argument '{key}' (config field "
+            f'{paths}){hint}')
+
+
 @contextlib.contextmanager
 def exit_on_unknown_type(cfg: Optional[Dict] = None) -> Iterator[None]:
-    """Turn mmengine's unknown-type ``KeyError`` raised inside the block
-    into ``SystemExit`` with :func:`unknown_type_message`; other errors pass.
+    """Turn mmengine's unknown-type ``KeyError`` (and the ``TypeError`` of
+    a config dict with an argument its class does not take) raised inside
+    the block into ``SystemExit`` with a message naming the config field;
+    other errors pass.
+
+    The fields are named as ``cfg`` is on entry: building a runner rewrites
+    the config (e.g. ``sample_seeding`` wraps ``train_dataloader.dataset``),
+    and the message should name the fields the user wrote.
     """
+    written = copy.deepcopy(cfg)
     try:
         yield
     except KeyError as error:
-        message = unknown_type_message(error, cfg)
+        message = unknown_type_message(error, written)
+        if message is None:
+            raise
+        raise SystemExit(f'error: {message}') from None
+    except TypeError as error:
+        message = unknown_argument_message(error, written)
         if message is None:
             raise
         raise SystemExit(f'error: {message}') from None
@@ -112,9 +192,15 @@ def load_checkpoint_safely(path: str, mmap: bool = False) -> dict:
 
 def check_checkpoint_fits(model: nn.Module, checkpoint: dict,
                           path: str = 'the checkpoint') -> None:
-    """Raise ``ValueError`` listing the weights whose shapes differ between
-    ``checkpoint`` (its ``state_dict``) and ``model``."""
+    """Raise ``ValueError`` naming the weights that differ between
+    ``checkpoint`` (its ``state_dict``) and ``model``: different shapes,
+    weights of the model the checkpoint lacks (mmengine would leave them
+    at their random init with a warning) and weights the model has no
+    place for."""
     state = checkpoint.get('state_dict', checkpoint)
+    if state and all(key.startswith('module.') for key in state):
+        # mmengine's load_checkpoint strips this DataParallel prefix too
+        state = {key[len('module.'):]: value for key, value in state.items()}
     model = getattr(model, 'module', model)
     if not isinstance(model, nn.Module):  # FlexibleRunner builds it later
         return
@@ -132,3 +218,16 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: dict,
             if head else ''
         raise ValueError(f'{path} does not fit the model{hint}: ' +
                          '; '.join(bad[:8]))
+    missing = [key for key in own if key not in state]
+    unexpected = [key for key in state if key not in own]
+    if missing or unexpected:
+        problems = [f'{len(keys)} {what} (e.g. {keys[:3]})'
+                    for what, keys in (('model weights missing from it',
+                                        missing),
+                                       ('weights the model does not have',
+                                        unexpected)) if keys]
+        raise ValueError(
+            f'{path} does not fit the model of this config: '
+            + '; '.join(problems) + '. Use the config the checkpoint was '
+            'trained with; convert released or Hugging Face weights with '
+            'tools/convert_checkpoint.py first.')

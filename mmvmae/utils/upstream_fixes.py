@@ -261,20 +261,27 @@ def _extra_batch_factor(optim_wrapper, dataset, auto_scale_lr: dict):
     if len(counts) != 1:
         raise ValueError('auto_scale_lr: optimizer wrappers with different '
                          f'accumulative_counts {sorted(counts)}')
-    repeats = getattr(dataset, 'num_repeats', None) if dataset is not None \
-        else None
-    if repeats is None:
-        repeats = auto_scale_lr.get('num_repeats', 1)
-    return counts.pop(), int(repeats)
+    # a num_repeats stated in auto_scale_lr wins (fine-tuning states 1: its
+    # lr is per video); else the dataset's (RepeatedSamplingDataset)
+    repeats = auto_scale_lr.get('num_repeats')
+    if repeats is None and dataset is not None:
+        repeats = getattr(dataset, 'num_repeats', None)
+    return counts.pop(), int(1 if repeats is None else repeats)
 
 
-def _rescale(optim_wrapper, factor: float) -> None:
+def _rescale(optim_wrapper, factor: float, groups: bool = True) -> None:
+    """Scale the lr of the param groups (``groups``) and of the wrapper's
+    ``base_param_settings`` (the ``base_lr`` the log shows with several
+    groups, e.g. layer decay; mmengine's own scaling leaves it out)."""
     from mmengine.optim import OptimWrapperDict
     wrappers = list(optim_wrapper.values()) if isinstance(
         optim_wrapper, OptimWrapperDict) else [optim_wrapper]
     for wrapper in wrappers:
-        for group in wrapper.optimizer.param_groups:
+        for group in wrapper.optimizer.param_groups if groups else []:
             group['lr'] = group['lr'] * factor
+        base = getattr(wrapper, 'base_param_settings', None)
+        if base is not None and 'lr' in base:
+            base['lr'] = base['lr'] * factor
 
 
 def fix_auto_scale_lr_accumulation() -> None:
@@ -287,9 +294,12 @@ def fix_auto_scale_lr_accumulation() -> None:
     k (x num_repeats) times too small. After mmengine's scaling we multiply
     the lr by ``accumulative_counts x num_repeats``: the effective batch is
     ``world_size x batch_size x accumulative_counts x num_repeats`` clips.
-    ``num_repeats`` comes from the training dataset (``Runner``) or, for
-    ``FlexibleRunner`` whose strategy does not see the dataset, from
-    ``auto_scale_lr.num_repeats``. ``DeepSpeedStrategy`` ignored
+    ``num_repeats`` is ``auto_scale_lr.num_repeats`` where a config states
+    it (``FlexibleRunner``, whose strategy does not see the dataset; the
+    fine-tuning schedule, whose lr is per video), else the training
+    dataset's (``Runner``; read from the train loop's dataloader, which
+    ``Runner.train`` builds before ``scale_lr`` while it keeps the dict in
+    ``_train_dataloader``). ``DeepSpeedStrategy`` ignored
     ``auto_scale_lr`` altogether; it now scales too (counting DeepSpeed's
     ``gradient_accumulation_steps``).
     """
@@ -305,12 +315,18 @@ def fix_auto_scale_lr_accumulation() -> None:
     def _log_and_rescale(optim_wrapper, dataset, cfg, world_size, bs):
         counts, repeats = _extra_batch_factor(optim_wrapper, dataset, cfg)
         effective = world_size * bs * counts * repeats
+        own = getattr(dataset, 'num_repeats', None)
+        note = f' (as auto_scale_lr states; the dataset repeats {own})' \
+            if own is not None and own != repeats else ''
         print_log(
             f'auto_scale_lr: effective batch {effective} clips = '
             f'{world_size} processes x batch {bs} x accumulative_counts '
-            f'{counts} x num_repeats {repeats}; lr scaled by '
+            f'{counts} x num_repeats {repeats}{note}; lr scaled by '
             f"{effective / cfg['base_batch_size']} in all",
             logger='current')
+        # mmengine scaled the groups by world_size x batch / base only
+        _rescale(optim_wrapper, world_size * bs / cfg['base_batch_size'],
+                 groups=False)
         if counts * repeats != 1:
             _rescale(optim_wrapper, counts * repeats)
 
@@ -319,6 +335,12 @@ def fix_auto_scale_lr_accumulation() -> None:
         if not (auto_scale_lr or {}).get('enable', False):
             return
         loader = self._train_dataloader
+        if isinstance(loader, dict) and hasattr(self._train_loop,
+                                                'dataloader'):
+            # Runner.train builds the loop (and its dataloader) before
+            # scale_lr but keeps the dict in _train_dataloader: the dataset
+            # (and its num_repeats) is the loop's
+            loader = self._train_loop.dataloader
         if isinstance(loader, dict):
             bs, dataset = loader['batch_size'], None
         else:
@@ -487,6 +509,60 @@ def fix_config_dict_param_groups() -> None:
     DefaultOptimWrapperConstructor.__call__ = __call__
 
 
+def fix_resume_world_size_check() -> None:
+    """mmengine 0.10.7's ``Runner.resume`` means to refuse a checkpoint made
+    with another number of processes, but reads ``gpu_ids`` from
+    ``checkpoint['meta']['config']``, which no checkpoint holds (the config
+    is saved as ``meta['cfg']``, without ``gpu_ids``): the check never runs.
+
+    Resuming on another number of processes silently continues the lr
+    schedule of the old run (its iteration-based warm-up and cosine lengths
+    and its lr, restored from the checkpoint, not rescaled by
+    ``auto_scale_lr``) against the new number of iterations per epoch. We
+    record the world size in the checkpoint meta and refuse such a resume.
+    Checkpoints without the record (older ones) are not checked.
+    """
+    from mmengine.runner import Runner
+
+    if getattr(Runner.resume, '_mmvmae_fixed', False):
+        return
+    runner_save = Runner.save_checkpoint
+    runner_resume = Runner.resume
+    runner_load = Runner.load_checkpoint
+
+    def save_checkpoint(self, out_dir, filename, *args, meta=None, **kwargs):
+        meta = dict(meta or {})
+        meta.setdefault('world_size', self.world_size)
+        return runner_save(self, out_dir, filename, *args, meta=meta,
+                           **kwargs)
+
+    def resume(self, filename, *args, **kwargs):
+        self._mmvmae_resuming = filename
+        try:
+            return runner_resume(self, filename, *args, **kwargs)
+        finally:
+            self._mmvmae_resuming = None
+
+    def load_checkpoint(self, filename, *args, **kwargs):
+        checkpoint = runner_load(self, filename, *args, **kwargs)
+        saved = (checkpoint.get('meta') or {}).get('world_size')
+        if getattr(self, '_mmvmae_resuming', None) and saved is not None \
+                and saved != self.world_size:
+            raise RuntimeError(
+                f'cannot resume from {filename}: it was saved by a run on '
+                f'{saved} process(es), this run has {self.world_size}. The '
+                'restored lr schedule (lengths in iterations) and lr would '
+                'not fit the new number of iterations per epoch. Resume with '
+                f'{saved} process(es), or start a new schedule from its '
+                f'weights with --cfg-options load_from={filename}.')
+        return checkpoint
+
+    save_checkpoint._mmvmae_fixed = resume._mmvmae_fixed = True
+    Runner.save_checkpoint = save_checkpoint
+    Runner.resume = resume
+    Runner.load_checkpoint = load_checkpoint
+
+
 def silence_mmcv_lite_warning() -> None:
     """mmcv-lite warns on every import that ``MultiScaleDeformableAttention``
     (an mmcv.ops op) is missing; mmvmae never uses it."""
@@ -510,4 +586,5 @@ def apply_upstream_fixes() -> None:
     fix_cpu_init_dist()
     fix_decord_memory_reads()
     fix_config_dict_param_groups()
+    fix_resume_world_size_check()
     _APPLIED = True

@@ -58,6 +58,17 @@ def test_init_model_rejects_checkpoint_of_other_config(tmp_path):
         init_model(wider, str(tmp_path / 'missing.pth'), device='cpu')
 
 
+def test_init_model_names_a_bad_device(tmp_path):
+    # tools/infer.py etc. turn the ValueError into "error: ..." (it was an
+    # AssertionError traceback from torch for --device cuda on a CPU build)
+    config, ckpt = save_tiny(tiny_recognizer_cfg(), tmp_path, 'rec')
+    with pytest.raises(ValueError, match="'gpu' is not a device"):
+        init_model(str(config), str(ckpt), device='gpu')
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match='CUDA is not available'):
+            init_model(str(config), str(ckpt), device='cuda:0')
+
+
 def test_recognizer_matches_mmaction2_inference(recognizer, video):
     ours = inference_recognizer(recognizer, str(video)).pred_score
     pipeline = Compose(recognizer.cfg.test_dataloader.dataset.pipeline)

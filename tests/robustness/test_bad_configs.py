@@ -97,3 +97,75 @@ def test_shape_check_load_maps_or_reads_the_file(tmp_path, zip_format):
                _use_new_zipfile_serialization=zip_format)
     with pytest.raises(ValueError, match='refused to load'):
         load_checkpoint_safely(str(path), mmap=True)
+
+
+def _finetune_model():
+    cfg = Config.fromfile(FINETUNE)
+    cfg.model.backbone.init_cfg = None
+    return MODELS.build(cfg.model)
+
+
+def test_checkpoint_missing_or_extra_weights_does_not_fit():
+    # mmengine loads such a checkpoint with a warning and tests the missing
+    # layers at their random init (e.g. a pretraining checkpoint: no head)
+    model = _finetune_model()
+    state = dict(model.state_dict())
+    del state['cls_head.fc_cls.weight'], state['cls_head.fc_cls.bias']
+    state['neck.mask_token'] = torch.zeros(1, 1, 64)
+    with pytest.raises(ValueError, match=r'2 model weights missing.*'
+                       r'cls_head\.fc_cls.*1 weights the model does not'):
+        check_checkpoint_fits(model, dict(state_dict=state), 'ckpt.pth')
+    # the DataParallel prefix is stripped, as mmengine's loader does
+    check_checkpoint_fits(model, dict(state_dict={
+        f'module.{k}': v for k, v in model.state_dict().items()}))
+
+
+def test_test_tool_takes_a_work_dir_and_refuses_a_checkpoint_without_head(
+        tmp_path):
+    state = dict(_finetune_model().state_dict())
+    del state['cls_head.fc_cls.weight'], state['cls_head.fc_cls.bias']
+    work_dir = tmp_path / 'run'
+    work_dir.mkdir()
+    torch.save({'state_dict': state}, work_dir / 'epoch_1.pth')
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_1.pth'))
+    result = tool('test.py', FINETUNE, str(work_dir), '--work-dir',
+                  str(tmp_path / 'w'), cwd=tmp_path)
+    assert result.returncode != 0
+    assert 'epoch_1.pth does not fit the model' in result.stderr
+    assert 'missing' in result.stderr and 'cls_head.fc_cls' in result.stderr
+
+
+def test_unknown_type_names_the_field_as_written():
+    # building the runner wraps train_dataloader.dataset (sample_seeding);
+    # the message must name the field of the config the user wrote
+    from mmvmae.datasets.robust_seeding import enable_sample_seeding
+    from mmvmae.utils.config_check import exit_on_unknown_type
+    cfg = Config(dict(train_dataloader=dict(
+        sampler=dict(type='DefaultSampler'),
+        dataset=dict(type='VideoListDataset',
+                     pipeline=[dict(type='Resise')]))))
+    with pytest.raises(SystemExit, match=r'config field '
+                       r'train_dataloader\.dataset\.pipeline\[0\]\.type\)'):
+        with exit_on_unknown_type(cfg):
+            enable_sample_seeding(cfg.train_dataloader)
+            raise KeyError('Resise is not in the mmvmae::transform registry. '
+                           'Please check whether the value of `Resise` is '
+                           'correct or it was registered as expected.')
+
+
+def test_unknown_argument_names_the_field_and_close_matches():
+    from mmvmae.utils.config_check import exit_on_unknown_type
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(pipeline=[
+        dict(type='Resize', scale=(64, 64)),
+        dict(type='TubeMasking', mask_ration=0.75)]))))
+    with pytest.raises(SystemExit, match=r"TubeMasking has no argument "
+                       r"'mask_ration' \(config field train_dataloader\."
+                       r"dataset\.pipeline\[1\]\.mask_ration\); did you mean "
+                       r'mask_ratio\?'):
+        with exit_on_unknown_type(cfg):
+            for transform in cfg.train_dataloader.dataset.pipeline:
+                TRANSFORMS.build(transform)
+    # a TypeError no config field explains passes unchanged
+    with pytest.raises(TypeError, match='other'):
+        with exit_on_unknown_type(cfg):
+            raise TypeError("f() got an unexpected keyword argument 'other'")

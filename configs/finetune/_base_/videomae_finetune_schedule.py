@@ -26,5 +26,6 @@ train_cfg = dict(
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
-# lr above is for a total batch of 256 videos (each gives 2 repeated clips)
-auto_scale_lr = dict(enable=True, base_batch_size=256)
+# lr above is for a total batch of 256 videos (each gives 2 repeated clips):
+# num_repeats=1 counts videos, not the clips of RepeatedSamplingDataset
+auto_scale_lr = dict(enable=True, base_batch_size=256, num_repeats=1)
