@@ -44,9 +44,10 @@ train_pipeline = [
     dict(type='SampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, num_clips=1),
     dict(type='DecordDecode'),
-    dict(type='VideoRandAugment', magnitude=7, num_ops=4, magnitude_std=0.5),
-    dict(type='RandomResizedCrop', area_range=(0.08, 1.0),
-         aspect_ratio_range=(3 / 4, 4 / 3)),
+    # RandAugment, then RandomResizedCrop (computing only what the crop keeps)
+    dict(type='VideoRandAugment', magnitude=7, num_ops=4, magnitude_std=0.5,
+         crop=dict(type='RandomResizedCrop', area_range=(0.08, 1.0),
+                   aspect_ratio_range=(3 / 4, 4 / 3))),
     dict(type='Resize', scale=(img_size, img_size), keep_ratio=False),
     dict(type='VideoRandomErasing', erase_prob=0.25, per_frame=True),
     dict(type='FormatShape', input_format='NCTHW'),

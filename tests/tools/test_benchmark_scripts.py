@@ -57,8 +57,8 @@ def test_data_benchmark_runs(tmp_path, shared_data):
                              'test.mp4)')
     lines = {line.split('  ')[0].strip(): line for line in out[3:]}
     assert {'decode-only', 'pretrain', 'finetune', 'finetune pil',
-            'finetune bilinear', 'finetune x2', 'pretrain x1',
-            'pretrain x2'} <= set(lines)
+            'finetune bilinear', 'finetune whole', 'finetune x2',
+            'pretrain x1', 'pretrain x2'} <= set(lines)
     assert len(lines['finetune x2'].split()) == 5  # with its /x1 column
 
 

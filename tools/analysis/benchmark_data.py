@@ -12,7 +12,9 @@ rounds, ratios the medians of the per-round ratios.
 - pretrain / finetune: the ``train_pipeline`` of the K400 dataset configs
   (decode included), via ``VideoListDataset``; ``finetune pil`` /
   ``finetune bilinear``: the same with ``VideoRandAugment(backend='pil')``
-  (the reference implementation) / ``interpolation='bilinear'``.
+  (the reference implementation) / ``interpolation='bilinear'``;
+  ``finetune whole``: RandAugment on whole frames, then the crop as a step
+  of its own (the config computes only what the crop keeps).
 - pretrain xN: ``RepeatedSamplingDataset(num_repeats=N)``: one decode, N
   crops and masks; clips/s counts the N clips. finetune x2: the same with
   the K400 fine-tuning recipe's own ``num_repeats`` (its data loader).
@@ -76,6 +78,18 @@ def with_rand_augment(steps: List[dict], **options) -> List[dict]:
     steps = copy.deepcopy(steps)
     find_step(steps, 'VideoRandAugment').update(options)
     return steps
+
+
+def crop_after(steps: List[dict]) -> List[dict]:
+    """A copy of ``steps`` with ``VideoRandAugment``'s ``crop`` as a step of
+    its own after it (RandAugment on whole frames, then the crop)."""
+    steps = copy.deepcopy(steps)
+    for i, step in enumerate(steps):
+        if step['type'] == 'VideoRandAugment' and step.get('crop'):
+            steps.insert(i + 1, step.pop('crop'))
+            return steps
+    raise SystemExit('the fine-tuning pipeline has no VideoRandAugment with '
+                     'a crop')
 
 
 def dataset(ann_file: str, prefix: str, steps: List[dict], repeats=None):
@@ -153,6 +167,8 @@ def main() -> None:
         'finetune bilinear': from_dataset(dataset(
             ann, args.videos, with_rand_augment(
                 fine, interpolation='bilinear')), 1),
+        'finetune whole': from_dataset(dataset(
+            ann, args.videos, crop_after(fine)), 1),
     }
     # the fine-tuning recipe's own repeated sampling (K400: 2 clips a video)
     n = fine_cfg.train_dataloader['dataset'].get('num_repeats', 1)

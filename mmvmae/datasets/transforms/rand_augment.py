@@ -9,11 +9,13 @@ frame by frame, written here). torchvision is not needed.
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from mmaction.datasets.transforms import RandomCrop
 from mmcv.transforms import BaseTransform
 from PIL import Image, ImageEnhance, ImageOps
 
 from mmvmae.registry import TRANSFORMS
 from .rand_augment_cv2 import CV2_OPS, INTERPOLATIONS
+from .rand_augment_region import apply_in_box
 
 _MAX_LEVEL = 10.
 _PIL_RESAMPLE = {'bicubic': Image.BICUBIC, 'bilinear': Image.BILINEAR}
@@ -105,6 +107,12 @@ class VideoRandAugment(BaseTransform):
             recipe) or 'bilinear' (about 3x faster with cv2).
         backend (str): 'cv2' (fast, whole clip at once) or 'pil' (the
             reference). Both draw the same random numbers.
+        crop (dict, optional): The crop that follows RandAugment, e.g.
+            ``dict(type='RandomResizedCrop', area_range=(0.08, 1.0))``
+            (mmaction2's ``RandomCrop`` family, not lazy). It chooses its
+            box from the frame size first and the cv2 ops compute only what
+            the box keeps (``rand_augment_region.py``): the same clips and
+            random draws as the two steps one after the other, faster.
     """
 
     def __init__(self,
@@ -115,7 +123,8 @@ class VideoRandAugment(BaseTransform):
                  ops: Sequence[str] = tuple(_OPS),
                  fill: Sequence[int] = (124, 116, 104),
                  interpolation: str = 'bicubic',
-                 backend: str = 'cv2') -> None:
+                 backend: str = 'cv2',
+                 crop: Optional[dict] = None) -> None:
         unknown = [op for op in ops if op not in _OPS]
         if unknown:
             raise ValueError(f'VideoRandAugment.ops: unknown {unknown}; '
@@ -140,6 +149,13 @@ class VideoRandAugment(BaseTransform):
         self.magnitude_std, self.prob = magnitude_std, prob
         self.ops, self.fill = list(ops), tuple(int(v) for v in fill)
         self.interpolation, self.backend = interpolation, backend
+        self.crop = None if crop is None else TRANSFORMS.build(crop)
+        if crop is not None and (not isinstance(self.crop, RandomCrop)
+                                 or getattr(self.crop, 'lazy', False)):
+            raise ValueError(
+                'VideoRandAugment.crop must be a non-lazy crop of '
+                "mmaction2's RandomCrop family (RandomCrop, "
+                f'RandomResizedCrop, MultiScaleCrop, CenterCrop), got {crop}')
 
     def sample_ops(self,
                    rng=np.random) -> List[Tuple[str, Optional[float]]]:
@@ -180,29 +196,45 @@ class VideoRandAugment(BaseTransform):
         return clip
 
     def transform(self, results: dict) -> dict:
-        """Augment ``results['imgs']`` (new frames; the input is kept)."""
+        """Augment ``results['imgs']`` (new frames; the input is kept), then
+        crop them with ``crop`` if given."""
         ops = self.sample_ops()
-        if not ops or not len(results['imgs']):
-            return results
         frames = results['imgs']
         for frame in frames:
             if frame.dtype != np.uint8 or frame.ndim != 3 or \
                     frame.shape[2] != 3:
                 raise ValueError('VideoRandAugment needs uint8 (H, W, 3) '
                                  f'frames, got {frame.dtype} {frame.shape}')
-        if self.backend == 'pil':
+        if ops and len(frames) and self.backend == 'pil':
             results['imgs'] = [self.apply_pil(frame, ops) for frame in frames]
-            return results
-        if len({frame.shape for frame in frames}) > 1:
-            raise ValueError('VideoRandAugment: frames of one clip must have '
-                             'the same shape, got '
-                             f'{sorted({f.shape for f in frames})}')
-        clip = self.apply_cv2(np.stack(frames), ops)  # a copy: ours to edit
-        results['imgs'] = list(clip)
+        elif ops and len(frames):
+            if len({frame.shape for frame in frames}) > 1:
+                raise ValueError('VideoRandAugment: frames of one clip must '
+                                 'have the same shape, got '
+                                 f'{sorted({f.shape for f in frames})}')
+            if self.crop is not None:
+                return self._augment_in_crop(results, np.stack(frames), ops)
+            # np.stack copies: the clip is ours to edit
+            results['imgs'] = list(self.apply_cv2(np.stack(frames), ops))
+        return results if self.crop is None else self.crop(results)
+
+    def _augment_in_crop(self, results: dict, clip: np.ndarray,
+                         ops: Sequence[Tuple[str, Optional[float]]]) -> dict:
+        """The crop's box and bookkeeping first (it looks at the frame size
+        only), then the ops on what the box keeps."""
+        if tuple(results['img_shape']) != clip.shape[1:3]:
+            raise ValueError(f"VideoRandAugment: img_shape "
+                             f"{tuple(results['img_shape'])} is not the "
+                             f'frame size {clip.shape[1:3]}')
+        del results['imgs']
+        results = self.crop(results)
+        box = tuple(int(v) for v in results['crop_bbox'])
+        results['imgs'] = list(apply_in_box(clip, ops, box, self.fill,
+                                            self.interpolation))
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(magnitude={self.magnitude}, '
                 f'num_ops={self.num_ops}, magnitude_std={self.magnitude_std}, '
                 f'prob={self.prob}, interpolation={self.interpolation!r}, '
-                f'backend={self.backend!r})')
+                f'backend={self.backend!r}, crop={self.crop!r})')

@@ -18,14 +18,21 @@ augmented clip. The results follow the PIL reference (``rand_augment.py``):
   filter with PIL's own kernel (a=-1) over the fill-padded clip plus an
   integer shift (about 3.5x faster than the 2-D warp); the same one-pixel
   fill band as the warps.
+
+The geometric ops can compute only a box of their output (for a crop that
+follows, ``rand_augment_region.py``): Translate exactly (the rows or columns
+through the box), Rotate and Shear by a warp straight into the box, which
+OpenCV's fixed-point coordinates round a little differently (one grey level
+on about 0.03 % of values).
 """
 import math
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
 INTERPOLATIONS = {'bicubic': cv2.INTER_CUBIC, 'bilinear': cv2.INTER_LINEAR}
+Box = Tuple[int, int, int, int]  # left, top, right, bottom (exclusive)
 _LEVELS = np.arange(256, dtype=np.float32)
 # rounding an output v - 0.495 gives trunc(v) (PIL's blend) except for
 # fractional parts in [0.995, 1), and is robust to float noise at integers
@@ -35,6 +42,13 @@ _TRUNC = -0.495
 def _flat(clip: np.ndarray) -> np.ndarray:
     """(T, H, W, 3) -> (T * H, W, 3) view, one image for whole-clip ops."""
     return clip.reshape(-1, clip.shape[2], clip.shape[3])
+
+
+def _crop(clip: np.ndarray, box: Optional[Box]) -> np.ndarray:
+    if box is None:
+        return clip
+    left, top, right, bottom = box
+    return clip[:, top:bottom, left:right]
 
 
 def _apply_lut(clip: np.ndarray, lut: np.ndarray) -> np.ndarray:
@@ -152,8 +166,10 @@ def equalize(clip: np.ndarray, arg, fill, interp) -> np.ndarray:
 
 
 def pil_affine(clip: np.ndarray, matrix: Sequence[float],
-               fill: Tuple[int, ...], interp: str) -> np.ndarray:
-    """``PIL.Image.transform(AFFINE, matrix)`` of every frame.
+               fill: Tuple[int, ...], interp: str,
+               box: Optional[Box] = None) -> np.ndarray:
+    """``PIL.Image.transform(AFFINE, matrix)`` of every frame; with ``box``
+    only that part of the output (see the module notes).
 
     PIL samples output pixel ``(x, y)`` at input ``(a (x + .5) + b (y + .5)
     + c, d (x + .5) + e (y + .5) + f)`` in pixel-edge coordinates; OpenCV's
@@ -163,33 +179,42 @@ def pil_affine(clip: np.ndarray, matrix: Sequence[float],
     warp = np.array([[a, b, c + (a + b - 1) / 2],
                      [d, e, f + (d + e - 1) / 2]], np.float64)
     height, width = clip.shape[1:3]
+    out = clip  # in place: each frame is read before it is overwritten
+    if box is not None:
+        left, top, right, bottom = box
+        width, height = right - left, bottom - top
+        warp[:, 2] += warp[:, 0] * left + warp[:, 1] * top
+        out = np.empty((len(clip), height, width, 3), np.uint8)
     flags = INTERPOLATIONS[interp] | cv2.WARP_INVERSE_MAP
-    for frame in clip:
-        frame[:] = cv2.warpAffine(frame, warp, (width, height), flags=flags,
-                                  borderMode=cv2.BORDER_CONSTANT,
-                                  borderValue=tuple(fill))
-    return clip
+    for frame, dst in zip(clip, out):
+        dst[:] = cv2.warpAffine(frame, warp, (width, height), flags=flags,
+                                borderMode=cv2.BORDER_CONSTANT,
+                                borderValue=tuple(fill))
+    return out
 
 
-def rotate(clip: np.ndarray, degrees: float, fill, interp) -> np.ndarray:
+def rotate(clip: np.ndarray, degrees: float, fill, interp,
+           box: Optional[Box] = None) -> np.ndarray:
     """PIL's ``rotate`` (counter-clockwise, around ``(w / 2, h / 2)``)."""
     if degrees % 360 == 0:
-        return clip
+        return _crop(clip, box)
     height, width = clip.shape[1:3]
     angle = -math.radians(degrees)
     cos, sin = round(math.cos(angle), 15), round(math.sin(angle), 15)
     cx, cy = width / 2, height / 2
     matrix = (cos, sin, cx - cos * cx - sin * cy,
               -sin, cos, cy + sin * cx - cos * cy)
-    return pil_affine(clip, matrix, fill, interp)
+    return pil_affine(clip, matrix, fill, interp, box)
 
 
-def shear_x(clip: np.ndarray, shear: float, fill, interp) -> np.ndarray:
-    return pil_affine(clip, (1, shear, 0, 0, 1, 0), fill, interp)
+def shear_x(clip: np.ndarray, shear: float, fill, interp,
+            box: Optional[Box] = None) -> np.ndarray:
+    return pil_affine(clip, (1, shear, 0, 0, 1, 0), fill, interp, box)
 
 
-def shear_y(clip: np.ndarray, shear: float, fill, interp) -> np.ndarray:
-    return pil_affine(clip, (1, 0, 0, shear, 1, 0), fill, interp)
+def shear_y(clip: np.ndarray, shear: float, fill, interp,
+            box: Optional[Box] = None) -> np.ndarray:
+    return pil_affine(clip, (1, 0, 0, shear, 1, 0), fill, interp, box)
 
 
 def _taps(frac: float, interp: str) -> np.ndarray:
@@ -235,17 +260,29 @@ def translate(clip: np.ndarray, shift: float, axis: int, fill,
     return clip
 
 
-def translate_x_rel(clip: np.ndarray, frac: float, fill,
-                    interp) -> np.ndarray:
-    return translate(clip, frac * clip.shape[2], 2, fill, interp)
+def translate_x_rel(clip: np.ndarray, frac: float, fill, interp,
+                    box: Optional[Box] = None) -> np.ndarray:
+    shift = frac * clip.shape[2]
+    if box is None:
+        return translate(clip, shift, 2, fill, interp)
+    left, top, right, bottom = box  # each row on its own: the box's rows
+    rows = np.ascontiguousarray(clip[:, top:bottom])
+    return translate(rows, shift, 2, fill, interp)[:, :, left:right]
 
 
-def translate_y_rel(clip: np.ndarray, frac: float, fill,
-                    interp) -> np.ndarray:
-    return translate(clip, frac * clip.shape[1], 1, fill, interp)
+def translate_y_rel(clip: np.ndarray, frac: float, fill, interp,
+                    box: Optional[Box] = None) -> np.ndarray:
+    shift = frac * clip.shape[1]
+    if box is None:
+        return translate(clip, shift, 1, fill, interp)
+    left, top, right, bottom = box  # each column on its own
+    columns = np.ascontiguousarray(clip[:, :, left:right])
+    return translate(columns, shift, 1, fill, interp)[:, top:bottom]
 
 
-# name -> op(clip, arg, fill, interpolation name) -> clip
+# name -> op(clip, arg, fill, interpolation name) -> clip; the ops in
+# GEOMETRIC also take ``box`` (compute only that part of the output)
+GEOMETRIC = ('Rotate', 'ShearX', 'ShearY', 'TranslateXRel', 'TranslateYRel')
 CV2_OPS: Dict[str, Callable] = {
     'AutoContrast': autocontrast,
     'Equalize': equalize,
