@@ -84,6 +84,18 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def refuse_amp_on_cpu(cfg: Config) -> None:
+    """mmengine's ``AmpOptimWrapper`` asserts a GPU (CUDA, NPU, MLU or MUSA)
+    when it is built; say so before the run starts."""
+    from mmengine.device import get_device
+    wrapper = str((cfg.get('optim_wrapper') or {}).get('type', ''))
+    if 'AmpOptimWrapper' in wrapper and get_device() == 'cpu':
+        raise SystemExit(
+            f'error: optim_wrapper {wrapper} (mixed precision: --amp or a '
+            '*_bf16.py / *_fp16.py config) needs a GPU, mmengine refuses it '
+            'on CPU; train without --amp or with the fp32 config')
+
+
 def main() -> None:
     args = parse_args()
     mmvmae.register_all_modules()
@@ -92,6 +104,7 @@ def main() -> None:
     cfg = merge_train_args(cfg, args)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    refuse_amp_on_cpu(cfg)
     with exit_on_unknown_type(cfg):
         runner = build_runner(cfg)
         runner.train()

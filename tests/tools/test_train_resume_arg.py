@@ -1,4 +1,5 @@
-"""``tools/train.py --resume PATH``: a checkpoint file or a work dir."""
+"""``tools/train.py`` arguments: ``--resume PATH`` (a checkpoint file or a
+work dir), ``--amp`` on a machine without a GPU."""
 import argparse
 import importlib.util
 
@@ -32,3 +33,20 @@ def test_resume_takes_a_file_or_a_work_dir(tmp_path):
         assert cfg.resume and cfg.load_from == str(ckpt)
     with pytest.raises(SystemExit, match='--resume: .*no file or work dir'):
         tool.merge_train_args(Config(dict()), _args(str(tmp_path / 'x.pth')))
+
+
+def test_amp_without_a_gpu_is_a_clear_error(monkeypatch):
+    import mmengine.device
+    tool = _train_tool()
+    args = _args(None)
+    args.amp = True
+    cfg = tool.merge_train_args(Config(dict(optim_wrapper=dict(
+        type='OptimWrapper'))), args)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cpu')
+    with pytest.raises(SystemExit, match='needs a GPU'):
+        tool.refuse_amp_on_cpu(cfg)
+    tool.refuse_amp_on_cpu(Config(dict(optim_wrapper=dict(
+        type='StepInBackwardOptimWrapper', dtype='bfloat16'))))  # ours: CPU ok
+    monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cuda')
+    tool.refuse_amp_on_cpu(cfg)
