@@ -23,34 +23,44 @@ from torch import nn
 _UNKNOWN = re.compile(r'^(\S+) is not in the (\S+)::(.+?) registry')
 
 
-def _registry_names(scope: str, name: str) -> List[str]:
-    """Names a build in ``scope`` can reach: the registry and its parents."""
+def _registry_chains(name: Optional[str] = None) -> Iterator[Any]:
+    """mmvmae's registries (those called ``name`` if given), each followed
+    by its parents (mmaction2's, mmengine's)."""
     from mmengine.registry import Registry
 
     import mmvmae.registry as ours
-    registries = [r for r in vars(ours).values()
-                  if isinstance(r, Registry) and r.name == name]
-    names = set()
-    for registry in registries:
-        while registry is not None:
-            names.update(registry.module_dict)
-            registry = registry.parent
-    return sorted(names)
+    for registry in vars(ours).values():
+        if isinstance(registry, Registry) and name in (None, registry.name):
+            while registry is not None:
+                yield registry
+                registry = registry.parent
 
 
-def _fields_with_type(cfg: Any, type_name: str, prefix: str = '') -> List[str]:
-    """Dotted config paths of the dicts whose ``type`` is ``type_name``."""
-    found = []
+def _registry_names(scope: str, name: str) -> List[str]:
+    """Names a build in ``scope`` can reach: the registry and its parents."""
+    return sorted({key for registry in _registry_chains(name)
+                   for key in registry.module_dict})
+
+
+def _config_dicts(cfg: Any, prefix: str = '') -> Iterator[tuple]:
+    """``(dotted path, dict)`` of every dict in the config ``cfg``."""
     if isinstance(cfg, dict):
-        if cfg.get('type') == type_name:
-            found.append(f'{prefix}.type' if prefix else 'type')
+        yield prefix, cfg
         for key, value in cfg.items():
-            found += _fields_with_type(value, type_name,
-                                       f'{prefix}.{key}' if prefix else key)
+            yield from _config_dicts(value, _field(prefix, key))
     elif isinstance(cfg, (list, tuple)):
         for i, value in enumerate(cfg):
-            found += _fields_with_type(value, type_name, f'{prefix}[{i}]')
-    return found
+            yield from _config_dicts(value, f'{prefix}[{i}]')
+
+
+def _field(prefix: str, key: str) -> str:
+    return f'{prefix}.{key}' if prefix else key
+
+
+def _fields_with_type(cfg: Any, type_name: str) -> List[str]:
+    """Dotted config paths of the dicts whose ``type`` is ``type_name``."""
+    return [_field(path, 'type') for path, d in _config_dicts(cfg)
+            if d.get('type') == type_name]
 
 
 def unknown_type_message(error: KeyError, cfg: Optional[Dict] = None
@@ -72,44 +82,28 @@ def unknown_type_message(error: KeyError, cfg: Optional[Dict] = None
             f'registry{hint}')
 
 
-def _fields_with_key(cfg: Any, key: str, prefix: str = '') -> List[tuple]:
+def _fields_with_key(cfg: Any, key: str) -> List[tuple]:
     """``(dotted path, type)`` of the typed config dicts that set ``key``."""
-    found = []
-    if isinstance(cfg, dict):
-        if key in cfg and 'type' in cfg:
-            found.append((f'{prefix}.{key}' if prefix else key, cfg['type']))
-        for name, value in cfg.items():
-            found += _fields_with_key(value, key,
-                                      f'{prefix}.{name}' if prefix else name)
-    elif isinstance(cfg, (list, tuple)):
-        for i, value in enumerate(cfg):
-            found += _fields_with_key(value, key, f'{prefix}[{i}]')
-    return found
+    return [(_field(path, key), d['type']) for path, d in _config_dicts(cfg)
+            if key in d and 'type' in d]
 
 
 def _init_arguments(type_name: str) -> List[str]:
     """Keyword arguments the registered class ``type_name`` accepts (its
     ``__init__`` and, through ``**kwargs``, its bases')."""
-    from mmengine.registry import Registry
-
-    import mmvmae.registry as ours
-    for registry in vars(ours).values():
-        while isinstance(registry, Registry):
-            cls = registry.module_dict.get(type_name)
-            if inspect.isclass(cls):
-                names = []
-                for klass in cls.__mro__:
-                    if '__init__' not in vars(klass):
-                        continue
-                    params = inspect.signature(klass.__init__).parameters
-                    names += [n for n, p in params.items() if n != 'self'
-                              and p.kind not in (p.VAR_POSITIONAL,
-                                                 p.VAR_KEYWORD)]
-                    if not any(p.kind == p.VAR_KEYWORD
-                               for p in params.values()):
-                        break
-                return sorted(set(names))
-            registry = registry.parent
+    for registry in _registry_chains():
+        cls = registry.module_dict.get(type_name)
+        if inspect.isclass(cls):
+            names = []
+            for klass in cls.__mro__:
+                if '__init__' not in vars(klass):
+                    continue
+                params = inspect.signature(klass.__init__).parameters
+                names += [n for n, p in params.items() if n != 'self'
+                          and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+                if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+                    break
+            return sorted(set(names))
     return []
 
 
