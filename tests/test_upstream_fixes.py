@@ -267,6 +267,23 @@ def test_resume_refuses_another_world_size(tmp_path):
         runner.train()
 
 
+def test_resume_does_not_run_a_checkpoint_config(tmp_path):
+    # mmengine's Runner.resume runs meta['config'] through
+    # Config.fromstring(.py), i.e. executes it
+    # (fix_resume_executes_checkpoint_config)
+    _toy_runner(tmp_path, max_epochs=1).train()
+    path = tmp_path / 'epoch_1.pth'
+    checkpoint = torch.load(path)
+    marker = tmp_path / 'executed'
+    checkpoint['meta']['config'] = (
+        f"open({str(marker)!r}, 'w').close()\ngpu_ids = [0, 1]\n")
+    torch.save(checkpoint, path)
+    runner = _toy_runner(tmp_path, max_epochs=2, resume=True)
+    runner.train()
+    assert not marker.exists()
+    assert runner.train_loop.epoch == 2
+
+
 def test_init_dist_without_cuda(monkeypatch):
     # mmengine's init_dist calls torch.cuda.set_device even for gloo, which
     # fails on CPU-only torch builds (fixed by fix_cpu_init_dist)

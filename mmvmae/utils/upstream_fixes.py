@@ -7,6 +7,7 @@ project notes) and is idempotent. :func:`apply_upstream_fixes` runs when
 import importlib
 import importlib.metadata
 import importlib.util
+import logging
 import os.path as osp
 import sys
 import types
@@ -563,6 +564,37 @@ def fix_resume_world_size_check() -> None:
     Runner.load_checkpoint = load_checkpoint
 
 
+def fix_resume_executes_checkpoint_config() -> None:
+    """mmengine 0.10.7's ``Runner.resume`` reads ``meta['config']`` of the
+    checkpoint with ``Config.fromstring(..., file_format='.py')``, which runs
+    it as Python: a crafted checkpoint executes code on ``--resume`` even
+    though the tensors load with ``weights_only=True``. mmengine's own
+    checkpoints never hold that entry (they save ``meta['cfg']``), and it
+    only served the process-count check that ``fix_resume_world_size_check``
+    does instead, so every checkpoint the runner loads loses it (logged).
+    """
+    from mmengine.logging import print_log
+    from mmengine.runner import Runner
+
+    if getattr(Runner.load_checkpoint, '_mmvmae_drops_config', False):
+        return
+    runner_load = Runner.load_checkpoint
+
+    def load_checkpoint(self, filename, *args, **kwargs):
+        checkpoint = runner_load(self, filename, *args, **kwargs)
+        meta = checkpoint.get('meta') if isinstance(checkpoint, dict) \
+            else None
+        if isinstance(meta, dict) and 'config' in meta:
+            del meta['config']
+            print_log(f"{filename}: ignored meta['config'] (mmengine would "
+                      'run it as Python on resume)', logger='current',
+                      level=logging.WARNING)
+        return checkpoint
+
+    load_checkpoint._mmvmae_drops_config = True
+    Runner.load_checkpoint = load_checkpoint
+
+
 def silence_mmcv_lite_warning() -> None:
     """mmcv-lite warns on every import that ``MultiScaleDeformableAttention``
     (an mmcv.ops op) is missing; mmvmae never uses it."""
@@ -587,4 +619,5 @@ def apply_upstream_fixes() -> None:
     fix_decord_memory_reads()
     fix_config_dict_param_groups()
     fix_resume_world_size_check()
+    fix_resume_executes_checkpoint_config()
     _APPLIED = True
