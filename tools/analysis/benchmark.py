@@ -226,7 +226,9 @@ def make_step(args, optim, run: Callable, kept: list,
     """One step: forward (+ backward + optimizer step when training), and
     the training forward alone, its loss appended to ``kept``. With a
     ``StepInBackwardOptimWrapper`` the optimizer steps inside backward."""
-    autocast = torch.autocast(args.device, dtype=torch.bfloat16,
+    # autocast takes a device type ('cuda'), not a device ('cuda:0')
+    autocast = torch.autocast(torch.device(args.device).type,
+                              dtype=torch.bfloat16,
                               enabled=args.dtype == 'bf16')
     if args.task == 'inference':
         def step():
