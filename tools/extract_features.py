@@ -97,6 +97,7 @@ def main() -> None:
 
     from mmvmae.apis import VideoReadError, extract_features, init_model
     from mmvmae.apis.video_input import test_pipeline_cfg
+    from mmvmae.utils.batch_jobs import exit_on_failures
     try:
         model = init_model(args.config, args.checkpoint, args.device,
                            args.cfg_options)
@@ -129,12 +130,7 @@ def main() -> None:
         progress.update()
     os.remove(marker)
     print(flush=True)
-    if failed:
-        with open(osp.join(args.out_dir, 'failed.txt'), 'w') as f:
-            f.write('\n'.join(failed) + '\n')
-        sys.exit(f'error: {len(failed)} of {len(todo)} videos could not be '
-                 f'read (listed in {osp.join(args.out_dir, "failed.txt")}):'
-                 '\n' + '\n'.join(failed[:5]))
+    exit_on_failures(failed, len(todo), args.out_dir, 'could not be read')
 
 
 if __name__ == '__main__':

@@ -160,20 +160,12 @@ def main() -> None:
           flush=True)
     if not todo:
         return
-    from mmengine.utils import track_parallel_progress, track_progress
+    from mmvmae.utils.batch_jobs import exit_on_failures, run_jobs
     job = partial(extract_one, src_dir=args.videos, out_dir=args.out,
                   start=start, duration=args.duration, fps=args.fps,
                   short_side=args.short_side, backend=backend)
-    errors = (track_parallel_progress(job, todo, args.num_workers)
-              if args.num_workers > 1 else track_progress(job, todo))
-    failed = [e for e in errors if e]
-    if failed:
-        with open(osp.join(args.out, 'failed.txt'), 'w') as f:
-            f.write('\n'.join(failed) + '\n')
-        sys.exit(f'error: {len(failed)} of {len(todo)} videos failed '
-                 f'(listed in {osp.join(args.out, "failed.txt")}):\n'
-                 + '\n'.join(failed[:5]))
-
+    exit_on_failures(run_jobs(job, todo, args.num_workers), len(todo),
+                     args.out)
 
 if __name__ == '__main__':
     main()

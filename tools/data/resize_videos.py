@@ -146,22 +146,12 @@ def main() -> None:
           f'{backend}, {args.num_workers} workers', flush=True)
     if not todo:
         return
-    from mmengine.utils import track_parallel_progress, track_progress
+    from mmvmae.utils.batch_jobs import exit_on_failures, run_jobs
     job = partial(resize_one, src_root=root, dst_root=args.dst,
                   short_side=args.short_side, keyint=args.keyint,
                   backend=backend)
-    if args.num_workers > 1:
-        errors = track_parallel_progress(job, todo, args.num_workers)
-    else:
-        errors = track_progress(job, todo)
-    failed = [e for e in errors if e]
-    if failed:
-        with open(osp.join(args.dst, 'failed.txt'), 'w') as f:
-            f.write('\n'.join(failed) + '\n')
-        sys.exit(f'error: {len(failed)} of {len(todo)} videos failed '
-                 f'(listed in {osp.join(args.dst, "failed.txt")}):\n'
-                 + '\n'.join(failed[:5]))
-
+    exit_on_failures(run_jobs(job, todo, args.num_workers), len(todo),
+                     args.dst)
 
 if __name__ == '__main__':
     main()

@@ -1,0 +1,29 @@
+"""Per-video jobs of the command-line tools: progress, and failures listed
+in ``failed.txt`` with a non-zero exit."""
+import os.path as osp
+import sys
+from typing import Callable, List, Optional, Sequence
+
+
+def run_jobs(job: Callable[[str], Optional[str]], todo: Sequence[str],
+             num_workers: int = 1) -> List[str]:
+    """``job`` on every item of ``todo`` with a progress bar (in
+    ``num_workers`` processes when more than one); returns the error
+    messages the jobs returned (a job returns None or '' on success)."""
+    from mmengine.utils import track_parallel_progress, track_progress
+    errors = track_parallel_progress(job, todo, num_workers) \
+        if num_workers > 1 else track_progress(job, todo)
+    return [error for error in errors if error]
+
+
+def exit_on_failures(failed: Sequence[str], total: int, out_dir: str,
+                     what: str = 'failed') -> None:
+    """If any item ``failed``: list them in ``out_dir/failed.txt`` and exit
+    with status 1, naming the first few."""
+    if not failed:
+        return
+    listing = osp.join(out_dir, 'failed.txt')
+    with open(listing, 'w') as f:
+        f.write('\n'.join(failed) + '\n')
+    sys.exit(f'error: {len(failed)} of {total} videos {what} (listed in '
+             f'{listing}):\n' + '\n'.join(failed[:5]))
