@@ -9,26 +9,14 @@ from mmaction.evaluation.functional import ava_utils
 import mmvmae
 from mmvmae.evaluation.functional import ava_frame_map, match_frame
 
+from .voc_ap import voc_ap
+
 mmvmae.register_all_modules()
 
 G1, G2, G3 = (0.1, 0.1, 0.4, 0.5), (0.2, 0.2, 0.5, 0.6), (0.6, 0.5, 0.9, 0.9)
 NEAR_G1 = (0.11, 0.1, 0.4, 0.5)   # IoU > 0.5 with G1
 NEAR_G2 = (0.2, 0.21, 0.5, 0.6)
 FAR = (0.0, 0.6, 0.2, 0.9)        # overlaps nothing
-
-
-def _voc_ap(scores, is_tp, num_gt):
-    """Area under the precision envelope (VOC), by hand."""
-    order = np.argsort(scores)[::-1]
-    tp = np.cumsum(np.asarray(is_tp)[order])
-    precision = tp / np.arange(1, len(tp) + 1)
-    recall = tp / num_gt
-    ap, prev_recall = 0.0, 0.0
-    for i in range(len(tp)):
-        if recall[i] > prev_recall:
-            ap += (recall[i] - prev_recall) * precision[i:].max()
-            prev_recall = recall[i]
-    return ap
 
 
 def _write(path, rows):
@@ -75,7 +63,7 @@ def test_class_without_detections_counts_zero(tmp_path, monkeypatch):
     files = _files(tmp_path, gt=[(902, G1, 1), (902, G2, 2)],
                    dets=[(902, NEAR_G1, 1, 0.9)])
     result = ava_frame_map(**files, logger=None)
-    expected = (_voc_ap([0.9], [1], 1) + 0.0) / 2
+    expected = (voc_ap([0.9], [1], 1) + 0.0) / 2
     assert expected == pytest.approx(0.5)
     assert result['overall'] == pytest.approx(expected)
     assert result['per_class'][1] == pytest.approx(1.0)
@@ -93,15 +81,15 @@ def test_excluded_timestamps_are_left_out(tmp_path, monkeypatch):
     dets = [(902, NEAR_G1, 1, 0.5), (950, FAR, 1, 0.9)]
     files = _files(tmp_path, gt, dets, exclude=[950])
     assert ava_frame_map(**files, logger=None)['overall'] == \
-        pytest.approx(_voc_ap([0.5], [1], 1))
+        pytest.approx(voc_ap([0.5], [1], 1))
     # Without the exclusion: .9 FP then .5 TP, 2 ground truths.
     files['exclude_file'] = None
     assert ava_frame_map(**files, logger=None)['overall'] == \
-        pytest.approx(_voc_ap([0.9, 0.5], [0, 1], 2))
+        pytest.approx(voc_ap([0.9, 0.5], [0, 1], 2))
     # mmaction2 1.2.0 still counts the excluded ground truth (recall 1/2).
     files = _files(tmp_path, gt, dets, exclude=[950])
     assert _mmaction_ava_eval(monkeypatch, files)['overall'] == \
-        pytest.approx(_voc_ap([0.5], [1], 2))
+        pytest.approx(voc_ap([0.5], [1], 2))
 
 
 def test_group_means(tmp_path):
@@ -112,8 +100,8 @@ def test_group_means(tmp_path):
             (902, NEAR_G2, 20, 0.4), (903, G3, 80, 0.7), (903, G3, 5, 0.6)]
     files = _files(tmp_path, gt, dets, label_ids=(1, 5, 20, 70, 80))
     result = ava_frame_map(**files, logger=None)
-    ap = {1: _voc_ap([0.8], [1], 1), 20: _voc_ap([0.9, 0.4], [0, 1], 1),
-          70: 0.0, 80: _voc_ap([0.7], [1], 1)}
+    ap = {1: voc_ap([0.8], [1], 1), 20: voc_ap([0.9, 0.4], [0, 1], 1),
+          70: 0.0, 80: voc_ap([0.7], [1], 1)}
     assert result['person_movement'] == pytest.approx(ap[1])
     assert result['object_manipulation'] == pytest.approx(ap[20])
     assert result['person_interaction'] == pytest.approx(
@@ -135,7 +123,7 @@ def test_empty_frames_option(tmp_path):
         pytest.approx(1.0)
     assert ava_frame_map(**files, ignore_empty_frames=False,
                          logger=None)['overall'] == \
-        pytest.approx(_voc_ap([0.9, 0.5], [0, 1], 1))
+        pytest.approx(voc_ap([0.9, 0.5], [0, 1], 1))
 
 
 def test_no_process_is_left(tmp_path, monkeypatch):

@@ -7,26 +7,14 @@ import torch
 
 from mmvmae.registry import METRICS
 
+from .voc_ap import voc_ap
+
 LABELS = 'label {\n  name: "a"\n  label_id: 1\n}\n' \
          'label {\n  name: "b"\n  label_id: 2\n}\n' \
          'label {\n  name: "c"\n  label_id: 3\n}\n'
 G1, G2, G3 = (0.1, 0.1, 0.4, 0.5), (0.2, 0.2, 0.5, 0.6), (0.6, 0.5, 0.9, 0.9)
 GT_ROWS = [('vid', '0902', G1, 1), ('vid', '0902', G1, 2),
            ('vid', '0902', G3, 1), ('vid', '0903', G2, 1)]
-
-
-def _voc_ap(scores, is_tp, num_gt):
-    """Area under the precision envelope (VOC), by hand."""
-    order = np.argsort(scores)[::-1]
-    tp = np.cumsum(np.asarray(is_tp)[order])
-    precision = tp / np.arange(1, len(tp) + 1)
-    recall = tp / num_gt
-    ap, prev_recall = 0.0, 0.0
-    for i in range(len(tp)):
-        if recall[i] > prev_recall:
-            ap += (recall[i] - prev_recall) * precision[i:].max()
-            prev_recall = recall[i]
-    return ap
 
 
 @pytest.fixture
@@ -66,10 +54,10 @@ def test_frame_map_matches_hand_computation(files, tmp_path):
     result = metric.compute_metrics(metric.results)
 
     # action 1: .9 TP (G1), .8 FP, .7 TP (G2), .3 TP (G3); 3 ground truths
-    ap1 = _voc_ap([.9, .8, .7, .3], [1, 0, 1, 1], 3)
+    ap1 = voc_ap([.9, .8, .7, .3], [1, 0, 1, 1], 3)
     # action 2: .6 TP (G1), .5 FP; 1 ground truth. Action 3 has no ground
     # truth: its AP is NaN and left out of the mean.
-    ap2 = _voc_ap([.6, .5], [1, 0], 1)
+    ap2 = voc_ap([.6, .5], [1, 0], 1)
     assert ap1 == pytest.approx(1 / 3 + 2 / 3 * 0.75)
     assert ap2 == pytest.approx(1.0)
     assert result['overall'] == pytest.approx((ap1 + ap2) / 2, abs=1e-4)
