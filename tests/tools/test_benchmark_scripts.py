@@ -16,6 +16,7 @@ def test_model_benchmark_runs_every_variant(tmp_path):
         'plain,dual,lean,cp-full+step-in-backward', '--json', str(out),
         '--peak-tflops', '2', cwd=tmp_path)
     assert 'time/HF' in result.stdout and 'MFU' in result.stdout
+    assert 'round 1/1: mmvmae plain' in result.stderr  # progress
     results = json.loads(out.read_text())['results']
     assert set(results) == {'mmvmae plain', 'mmvmae dual', 'mmvmae lean',
                             'mmvmae cp-full+step-in-backward',
@@ -52,6 +53,7 @@ def test_data_benchmark_runs(tmp_path, shared_data):
                       '--iters', '1', '--rounds', '1', '--num-samples', '1,2',
                       cwd=tmp_path)
     out = result.stdout.splitlines()
+    assert 'round 1/1: decode-only' in result.stderr  # progress
     assert out[0].startswith('skipping broken.mp4: unreadable')
     assert out[1].startswith('3 videos (arm_wrestling.mp4, test.avi, '
                              'test.mp4)')

@@ -35,6 +35,7 @@ step-in-backward,lean+step-in-backward,cp-full+step-in-backward
 import argparse
 import json
 import statistics
+import sys
 import time
 from typing import Callable, Dict, List, Tuple
 
@@ -309,6 +310,11 @@ def count_flops(step: Callable) -> int:
     return counter.get_total_flops()
 
 
+def progress(message: str) -> None:
+    """Progress on stderr (stdout keeps the table)."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def matmul_rate(device: str, dtype: torch.dtype) -> float:
     """FLOP/s of the best of a few n^3 matmuls: n = 2048 on a CPU, 8192 on a
     GPU (a 2048^3 product takes tens of microseconds there, too short to
@@ -443,13 +449,17 @@ def main() -> None:
         keep_freed_memory()
     dtype = torch.bfloat16 if args.dtype == 'bf16' else torch.float32
     runners, kept = setup(args)
+    progress(f'warm-up: {len(runners)} runs')
     for r in runners:  # warm-up (creates the optimizer state)
         r.step()
     rates = [matmul_rate(args.device, dtype)]
-    for _ in range(args.rounds):  # alternating rounds
+    for k in range(args.rounds):  # alternating rounds
         for r in runners:
             r.timed(args.device, args.iters)
+        progress(f'round {k + 1}/{args.rounds}: ' + ', '.join(
+            f'{r.name} {r.times[-1]:.3f} s' for r in runners))
     rates.append(matmul_rate(args.device, dtype))
+    progress('counting FLOPs and memory')
     rate = max(rates)
     load = open('/proc/loadavg').read().split()[0] \
         if args.device == 'cpu' else '-'

@@ -27,6 +27,7 @@ import copy
 import os
 import os.path as osp
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -191,6 +192,9 @@ def main() -> None:
                 np.random.seed(r * args.iters + i)
                 clips += item(i)
             rates[name].append(clips / (time.perf_counter() - start))
+        print(f'round {r + 1}/{args.rounds}: ' + ', '.join(
+            f'{name} {rates[name][-1]:.1f}' for name in variants) +
+            ' clips/s', file=sys.stderr, flush=True)
     report(args, videos, rates)
 
 
