@@ -12,6 +12,7 @@ import os.path as osp
 import sys
 import types
 import warnings
+from typing import Optional
 
 import numpy as np
 
@@ -270,19 +271,22 @@ def _extra_batch_factor(optim_wrapper, dataset, auto_scale_lr: dict):
     return counts.pop(), int(1 if repeats is None else repeats)
 
 
-def _rescale(optim_wrapper, factor: float, groups: bool = True) -> None:
-    """Scale the lr of the param groups (``groups``) and of the wrapper's
-    ``base_param_settings`` (the ``base_lr`` the log shows with several
-    groups, e.g. layer decay; mmengine's own scaling leaves it out)."""
+def _rescale(optim_wrapper, factor: float,
+             base_factor: Optional[float] = None) -> None:
+    """Scale the lr of the param groups by ``factor`` and that of the
+    wrapper's ``base_param_settings`` (the ``base_lr`` the log shows with
+    several groups, e.g. layer decay; mmengine's own scaling leaves it out)
+    by ``base_factor`` (default ``factor``)."""
     from mmengine.optim import OptimWrapperDict
     wrappers = list(optim_wrapper.values()) if isinstance(
         optim_wrapper, OptimWrapperDict) else [optim_wrapper]
     for wrapper in wrappers:
-        for group in wrapper.optimizer.param_groups if groups else []:
+        for group in wrapper.optimizer.param_groups:
             group['lr'] = group['lr'] * factor
         base = getattr(wrapper, 'base_param_settings', None)
         if base is not None and 'lr' in base:
-            base['lr'] = base['lr'] * factor
+            base['lr'] = base['lr'] * (
+                factor if base_factor is None else base_factor)
 
 
 def fix_auto_scale_lr_accumulation() -> None:
@@ -325,11 +329,10 @@ def fix_auto_scale_lr_accumulation() -> None:
             f'{counts} x num_repeats {repeats}{note}; lr scaled by '
             f"{effective / cfg['base_batch_size']} in all",
             logger='current')
-        # mmengine scaled the groups by world_size x batch / base only
-        _rescale(optim_wrapper, world_size * bs / cfg['base_batch_size'],
-                 groups=False)
-        if counts * repeats != 1:
-            _rescale(optim_wrapper, counts * repeats)
+        # mmengine scaled the groups by world_size x batch / base only, and
+        # not the logged base lr
+        _rescale(optim_wrapper, counts * repeats,
+                 base_factor=effective / cfg['base_batch_size'])
 
     def scale_lr(self, optim_wrapper, auto_scale_lr=None) -> None:
         runner_scale_lr(self, optim_wrapper, auto_scale_lr)
