@@ -13,18 +13,21 @@ def test_model_benchmark_runs_every_variant(tmp_path):
     result = run_tool(
         'analysis/benchmark.py', '--arch', 'tiny', '--size', '64',
         '--frames', '4', '--rounds', '1', '--variants',
-        'plain,dual,lean,cp-full+step-in-backward', '--json', str(out),
-        '--peak-tflops', '2', cwd=tmp_path)
+        'plain,dual,lean,cp-full+step-in-backward,compile', '--json',
+        str(out), '--peak-tflops', '2', '--compile-backend', 'eager',
+        cwd=tmp_path)
     assert 'time/HF' in result.stdout and 'MFU' in result.stdout
     assert 'round 1/1: mmvmae plain' in result.stderr  # progress
     results = json.loads(out.read_text())['results']
     assert set(results) == {'mmvmae plain', 'mmvmae dual', 'mmvmae lean',
                             'mmvmae cp-full+step-in-backward',
-                            'HF transformers'}
+                            'mmvmae compile', 'HF transformers'}
     plain, lean, light = (results['mmvmae plain'], results['mmvmae lean'],
                           results['mmvmae cp-full+step-in-backward'])
     assert plain['gflop_per_step'] == light['gflop_per_step'] > 0
     assert lean['gflop_per_step'] == plain['gflop_per_step']
+    assert results['mmvmae compile']['gflop_per_step'] == \
+        plain['gflop_per_step']
     assert plain['mfu'] == pytest.approx(plain['gflop_per_s'] / 2000)
     assert 0 < light['activations_mib'] < lean['activations_mib'] < \
         plain['activations_mib']

@@ -67,9 +67,11 @@ VARIANTS = {
     # StepInBackwardOptimWrapper: each weight updated (and its gradient
     # freed) as soon as its gradient exists
     'step-in-backward': dict(step_in_backward=True),
+    # torch.compile of the model (--compile-backend; mmengine's `compile`)
+    'compile': dict(compile=True),
 }
 # options that change memory or time but not the model FLOPs
-NOT_MATH = ('with_cp', 'step_in_backward', 'lean_activations')
+NOT_MATH = ('with_cp', 'step_in_backward', 'lean_activations', 'compile')
 _aten = torch.ops.aten
 CPU_SDPA = {
     _aten._scaled_dot_product_flash_attention_for_cpu:
@@ -100,6 +102,9 @@ def parse_args() -> argparse.Namespace:
                    else 'cpu')
     p.add_argument('--dtype', default='fp32', choices=('fp32', 'bf16'))
     p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--compile-backend', default='inductor',
+                   help='torch.compile backend of the compile variant '
+                   '(inductor: the default, generates code on first use)')
     p.add_argument('--peak-tflops', type=float,
                    help="the device's datasheet peak in the run's dtype "
                         '(e.g. 989 for bf16 on an H200 SXM): adds model FLOPs '
@@ -377,6 +382,12 @@ def setup(args) -> List[Runner]:
 
     kept = []  # losses of forward-only runs (their graphs = activations)
     ours = build_mmvmae(args, grid).to(device).train(train)
+    # one compiled wrapper for every compile variant (dynamo recompiles when
+    # prepare() switches the blocks' attributes)
+    compiled = torch.compile(ours, backend=args.compile_backend) \
+        if any('compile' in variant_options(v) for v in args.variants) \
+        else None
+    model = dict(now=ours)  # the module the runs call
     ours_optim = optimizer(ours)
     # hooks on the weights, active only inside its own backward
     in_backward = StepInBackwardOptimWrapper(ours_optim) if train else None
@@ -388,10 +399,15 @@ def setup(args) -> List[Runner]:
         if not train and 'step_in_backward' in opts:
             raise SystemExit(f'variant {name} needs a training task')
 
-        def prepare(opts=opts, cp=True):
+        def prepare(opts=opts, counting=False):
+            # counting FLOPs: without checkpointing's recomputation and
+            # eagerly (compiled kernels bypass FlopCounterMode)
+            model['now'] = compiled if opts.get('compile') and \
+                not counting else ours
             for m in ours.modules():
                 if hasattr(m, 'with_cp'):
-                    m.with_cp = opts.get('with_cp', False) if cp else False
+                    m.with_cp = False if counting else opts.get('with_cp',
+                                                                False)
                 if hasattr(m, 'lean_activations'):
                     m.lean_activations = opts.get('lean_activations', False)
                 if hasattr(m, 'attn_impl'):
@@ -402,10 +418,10 @@ def setup(args) -> List[Runner]:
                                None) for i in range(args.batch)]
 
             def run(samples=samples):
-                return ours(video, samples, mode='loss')['loss']
+                return model['now'](video, samples, mode='loss')['loss']
         else:
             def run():
-                logits = ours(video)
+                logits = model['now'](video)
                 return F.cross_entropy(logits.float(), labels) if train \
                     else logits
         wrapper = in_backward if opts.get('step_in_backward') else None
@@ -428,7 +444,8 @@ def setup(args) -> List[Runner]:
                 return out.loss if train else out.logits
         runners.append(Runner('HF transformers',
                               make_step(args, hf_optim, run, kept),
-                              lambda cp=True: None, hf, hf_optim, 'hf'))
+                              lambda counting=False: None, hf, hf_optim,
+                              'hf'))
     return runners, kept
 
 
@@ -468,7 +485,7 @@ def main() -> None:
     for r in runners:
         if r.math not in flop_cache:
             # model FLOPs: without checkpointing's recomputation
-            r.prepare(cp=False)
+            r.prepare(counting=True)
             flop_cache[r.math] = count_flops(r._step)
         flops = flop_cache[r.math]
         r.prepare()
