@@ -84,6 +84,20 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def resolve_auto_resume(cfg: Config) -> Config:
+    """``resume`` without a checkpoint: the work dir's own latest one.
+
+    mmengine would load the path in ``last_checkpoint`` as written, which in
+    a copied or moved work dir is the original's file (or none at all)."""
+    if cfg.get('resume') is True and not cfg.get('load_from') and \
+            osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+        try:
+            cfg.load_from = resolve_checkpoint(cfg.work_dir)
+        except FileNotFoundError as error:
+            raise SystemExit(f'error: --resume: {error}') from None
+    return cfg
+
+
 def refuse_amp_on_cpu(cfg: Config) -> None:
     """mmengine's ``AmpOptimWrapper`` asserts a GPU (CUDA, NPU, MLU or MUSA)
     when it is built; say so before the run starts."""
@@ -104,6 +118,7 @@ def main() -> None:
     cfg = merge_train_args(cfg, args)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    resolve_auto_resume(cfg)
     refuse_amp_on_cpu(cfg)
     with exit_on_unknown_type(cfg):
         runner = build_runner(cfg)

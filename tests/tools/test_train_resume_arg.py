@@ -50,3 +50,35 @@ def test_amp_without_a_gpu_is_a_clear_error(monkeypatch):
         type='StepInBackwardOptimWrapper', dtype='bfloat16'))))  # ours: CPU ok
     monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cuda')
     tool.refuse_amp_on_cpu(cfg)
+
+
+def test_copied_work_dir_resumes_from_its_own_checkpoints(tmp_path):
+    """``last_checkpoint`` names the path the checkpoint was saved at; a
+    copy of the work dir must use its own files, also after the original is
+    gone, with ``--resume DIR`` and with ``--resume`` (auto)."""
+    import shutil
+    tool = _train_tool()
+    original, copy = tmp_path / 'original', tmp_path / 'copy'
+    original.mkdir()
+    (original / 'epoch_2.pth').write_bytes(b'original')
+    (original / 'last_checkpoint').write_text(str(original / 'epoch_2.pth'))
+    shutil.copytree(original, copy)
+    for gone in (False, True):
+        if gone:
+            shutil.rmtree(original)
+        cfg = tool.merge_train_args(Config(dict()), _args(str(copy)))
+        assert cfg.load_from == str(copy / 'epoch_2.pth')
+        cfg = tool.merge_train_args(Config(dict(work_dir=str(copy))),
+                                    _args('auto'))
+        assert cfg.resume is True and cfg.load_from is None  # mmengine's
+        tool.resolve_auto_resume(cfg)
+        assert cfg.load_from == str(copy / 'epoch_2.pth')
+    # a fresh work dir: auto resume starts from scratch, as in mmengine
+    cfg = Config(dict(work_dir=str(tmp_path / 'new'), resume=True,
+                      load_from=None))
+    assert tool.resolve_auto_resume(cfg).load_from is None
+    # a pointer to a file that exists nowhere is an error, not a fresh start
+    (copy / 'epoch_2.pth').unlink()
+    with pytest.raises(SystemExit, match='does not exist'):
+        tool.resolve_auto_resume(Config(dict(work_dir=str(copy), resume=True,
+                                             load_from=None)))

@@ -36,7 +36,11 @@ _OPTIONAL = ('norm.', 'fc_norm.')
 
 def resolve_checkpoint(path: str) -> str:
     """A ``.pth`` path, a URL, or a work dir holding a ``last_checkpoint``
-    file (written by mmengine's CheckpointHook) -> the checkpoint to load."""
+    file (written by mmengine's CheckpointHook) -> the checkpoint to load.
+
+    ``last_checkpoint`` holds the path the checkpoint was saved at; a file of
+    that name inside the given work dir wins, so a copied or moved work dir
+    uses its own checkpoints, not the original's."""
     if '://' in path or osp.isfile(path):
         return path
     if osp.isdir(path):
@@ -48,8 +52,9 @@ def resolve_checkpoint(path: str) -> str:
                 'finished run')
         with open(pointer) as f:
             target = f.read().strip()
-        if not osp.isabs(target) and not osp.isfile(target):
-            target = osp.join(path, osp.basename(target))
+        local = osp.join(path, osp.basename(target))
+        if osp.isfile(local):
+            return local
         if not osp.isfile(target):
             raise FileNotFoundError(
                 f'checkpoint: {pointer} names {target}, which does not exist')
