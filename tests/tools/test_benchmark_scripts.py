@@ -54,8 +54,9 @@ def test_data_benchmark_runs(tmp_path, shared_data):
     (videos / 'broken.mp4').write_bytes(b'not a video' * 100)
     result = run_tool('analysis/benchmark_data.py', '--videos', str(videos),
                       '--iters', '1', '--rounds', '1', '--num-samples', '1,2',
-                      cwd=tmp_path)
-    out = result.stdout.splitlines()
+                      '--steps', '--ops', '1', cwd=tmp_path)
+    out, steps, ops = (part.splitlines()
+                       for part in result.stdout.split('\n\n'))
     assert 'round 1/1: decode-only' in result.stderr  # progress
     assert out[0].startswith('skipping broken.mp4: unreadable')
     assert out[1].startswith('3 videos (arm_wrestling.mp4, test.avi, '
@@ -65,6 +66,17 @@ def test_data_benchmark_runs(tmp_path, shared_data):
             'finetune bilinear', 'finetune whole', 'finetune x2',
             'pretrain x1', 'pretrain x2'} <= set(lines)
     assert len(lines['finetune x2'].split()) == 5  # with its /x1 column
+    # --steps: every step of both pipelines, once per item (1 item, 1 round)
+    steps = {line.rsplit(None, 3)[0]: line.split()[-1] for line in steps[1:]}
+    assert steps['pretrain: SafeVideoDecode'] == '(1)'
+    assert steps['finetune: VideoRandAugment'] == '(1)'
+    assert 'pretrain: TubeMasking' in steps and \
+        'finetune: VideoRandomErasing' in steps
+    # --ops 1: each of the 15 RandAugment ops on one clip of each video
+    assert ops[0].startswith('RandAugment ops on whole clips')
+    assert len(ops) == 16 and all(line.endswith(' (3)') for line in ops[1:])
+    assert {line.split()[0] for line in ops[1:]} >= {'Rotate', 'ShearX',
+                                                     'Equalize'}
 
 
 def test_data_benchmark_needs_a_folder_of_videos(tmp_path):

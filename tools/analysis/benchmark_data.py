@@ -19,8 +19,17 @@ rounds, ratios the medians of the per-round ratios.
   crops and masks; clips/s counts the N clips. finetune x2: the same with
   the K400 fine-tuning recipe's own ``num_repeats`` (its data loader).
 
+``--steps`` adds the median and mean milliseconds of each step of the
+pretraining and fine-tuning pipelines (timed within the same rounds; the
+decode wrapper ``SafeVideoDecode`` holds opening, frame sampling and
+decoding); ``--ops N`` adds the same for each RandAugment op of the
+fine-tuning config (its magnitude, OpenCV backend, whole frames, the op
+always applied) on N clips of each video.
+
 Example (the numbers in docs/performance.md):
     python tools/analysis/benchmark_data.py --iters 3 --rounds 20
+    python tools/analysis/benchmark_data.py --iters 3 --rounds 20 --steps \
+        --ops 10
 """
 import argparse
 import copy
@@ -31,7 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import cv2
 import numpy as np
@@ -56,6 +65,11 @@ def parse_args() -> argparse.Namespace:
                    help='more, shorter rounds average out a noisy machine')
     p.add_argument('--num-samples', default='1,2,4',
                    help='repeats for RepeatedSamplingDataset')
+    p.add_argument('--steps', action='store_true',
+                   help='also time each step of the pretrain and finetune '
+                   'pipelines')
+    p.add_argument('--ops', type=int, default=0, metavar='N',
+                   help="also time each RandAugment op on N clips a video")
     return p.parse_args()
 
 
@@ -121,6 +135,63 @@ def from_dataset(ds, clips: int) -> Callable[[int], int]:
     return item
 
 
+class TimedStep:
+    """A pipeline step that appends its milliseconds to ``sink[name]``."""
+
+    def __init__(self, step: Callable, sink: Dict[str, List[float]]) -> None:
+        self.step, self.sink = step, sink
+        self.name = type(step).__name__
+
+    def __call__(self, results: dict) -> dict:
+        start = time.perf_counter()
+        results = self.step(results)
+        self.sink.setdefault(self.name, []).append(
+            1000 * (time.perf_counter() - start))
+        return results
+
+
+def time_steps(ds) -> Dict[str, List[float]]:
+    """Wrap every step of ``ds``'s pipeline in a :class:`TimedStep`; the
+    returned dict fills as items are loaded."""
+    sink: Dict[str, List[float]] = {}
+    ds.pipeline.transforms = [TimedStep(t, sink)
+                              for t in ds.pipeline.transforms]
+    return sink
+
+
+def time_ops(files: List[str], sample_cfg: dict, augment_cfg: dict,
+             clips: int) -> Tuple[Dict[str, List[float]], List[tuple]]:
+    """Milliseconds of each RandAugment op (always applied, the config's
+    magnitude, OpenCV backend) on whole decoded clips, and the clip shapes
+    (T, H, W, 3)."""
+    import decord
+    sampler = TRANSFORMS.build(sample_cfg)
+    names = TRANSFORMS.build(dict(augment_cfg, crop=None)).ops
+    augments = {name: TRANSFORMS.build(dict(
+        augment_cfg, ops=[name], num_ops=1, prob=1., crop=None,
+        backend='cv2')) for name in names}
+    times: Dict[str, List[float]] = {name: [] for name in names}
+    shapes = []
+    for i in range(clips * len(files)):
+        np.random.seed(i)
+        reader = decord.VideoReader(files[i % len(files)], num_threads=1)
+        inds = sampler(dict(total_frames=len(reader), start_index=0))
+        clip = reader.get_batch(inds['frame_inds']).asnumpy()
+        shapes.append(clip.shape)
+        for name, augment in augments.items():
+            ops = augment.sample_ops()
+            work = clip.copy()  # the ops overwrite their input
+            start = time.perf_counter()
+            augment.apply_cv2(work, ops)
+            times[name].append(1000 * (time.perf_counter() - start))
+        progress(f'ops: clip {i + 1}/{clips * len(files)}')
+    return times, sorted(set(shapes))
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def readable_videos(folder: str) -> List[str]:
     """The .mp4/.avi files in ``folder`` that decord opens; the others are
     reported and left out (every variant must read the same videos)."""
@@ -158,11 +229,14 @@ def main() -> None:
     pre = dataset_config('k400_pretrain').train_pipeline
     fine = fine_cfg.train_pipeline
     sample_cfg = find_step(pre, 'SampleFrames')
+    files = [osp.join(args.videos, v) for v in videos]
+    # the datasets whose steps --steps times
+    timed = {'pretrain': dataset(ann, args.videos, pre),
+             'finetune': dataset(ann, args.videos, fine)}
     variants: Dict[str, Callable[[int], int]] = {
-        'decode-only': decode_only(
-            [osp.join(args.videos, v) for v in videos], sample_cfg),
-        'pretrain': from_dataset(dataset(ann, args.videos, pre), 1),
-        'finetune': from_dataset(dataset(ann, args.videos, fine), 1),
+        'decode-only': decode_only(files, sample_cfg),
+        'pretrain': from_dataset(timed['pretrain'], 1),
+        'finetune': from_dataset(timed['finetune'], 1),
         'finetune pil': from_dataset(dataset(
             ann, args.videos, with_rand_augment(fine, backend='pil')), 1),
         'finetune bilinear': from_dataset(dataset(
@@ -179,10 +253,14 @@ def main() -> None:
     for n in (int(x) for x in args.num_samples.split(',')):
         variants[f'pretrain x{n}'] = from_dataset(
             dataset(ann, args.videos, pre, n), n)
+    step_times = {name: time_steps(ds) for name, ds in timed.items()} \
+        if args.steps else {}
     rates: Dict[str, List[float]] = {name: [] for name in variants}
     for name, item in variants.items():  # warm-up (file cache, imports)
         np.random.seed(0)
         item(0)
+    for sink in step_times.values():
+        sink.clear()
     for r in range(args.rounds):
         for name, item in variants.items():
             clips, start = 0, time.perf_counter()
@@ -192,10 +270,29 @@ def main() -> None:
                 np.random.seed(r * args.iters + i)
                 clips += item(i)
             rates[name].append(clips / (time.perf_counter() - start))
-        print(f'round {r + 1}/{args.rounds}: ' + ', '.join(
+        progress(f'round {r + 1}/{args.rounds}: ' + ', '.join(
             f'{name} {rates[name][-1]:.1f}' for name in variants) +
-            ' clips/s', file=sys.stderr, flush=True)
+            ' clips/s')
     report(args, videos, rates)
+    if args.steps:
+        report_ms('pipeline steps', {
+            f'{name}: {step}': ms for name, sink in step_times.items()
+            for step, ms in sink.items()})
+    if args.ops:
+        times, shapes = time_ops(files, find_step(fine, 'SampleFrames'),
+                                 find_step(fine, 'VideoRandAugment'),
+                                 args.ops)
+        report_ms('RandAugment ops on whole clips (T, H, W, C): ' +
+                  ', '.join(str(shape) for shape in shapes), times)
+
+
+def report_ms(title: str, times: Dict[str, List[float]]) -> None:
+    """Median and mean milliseconds (and the count) per entry."""
+    print(f'\n{title}: ms per call, median / mean (calls)')
+    width = max(len(name) for name in times) + 2
+    for name, ms in times.items():
+        print(f'{name:<{width}}{statistics.median(ms):>9.2f}'
+              f'{statistics.mean(ms):>9.2f} ({len(ms)})')
 
 
 def report(args, videos: List[str], rates: Dict[str, List[float]]) -> None:

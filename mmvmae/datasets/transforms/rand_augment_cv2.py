@@ -16,7 +16,7 @@ augmented clip. The results follow the PIL reference (``rand_augment.py``):
   one-pixel band along the image border where PIL switches abruptly.
 - Translate shifts every pixel by the same fraction, so it is one 1-D
   filter with PIL's own kernel (a=-1) over the fill-padded clip plus an
-  integer shift (about 3.5x faster than the 2-D warp); the same one-pixel
+  integer shift (about 4x faster than a 2-D warp); the same one-pixel
   fill band as the warps.
 
 The geometric ops can compute only a box of their output (for a crop that
