@@ -33,6 +33,21 @@ def test_model_benchmark_runs_every_variant(tmp_path):
         plain['activations_mib']
 
 
+def test_model_benchmark_profiles_where_the_time_goes(tmp_path):
+    out = tmp_path / 'bench.json'
+    result = run_tool('analysis/benchmark.py', '--arch', 'tiny', '--size',
+                      '64', '--frames', '4', '--rounds', '1', '--profile',
+                      '1', '--json', str(out), cwd=tmp_path)
+    assert 'where the time goes' in result.stdout
+    for r in json.loads(out.read_text())['results'].values():
+        shares = r['time_shares']
+        assert sum(shares.values()) == pytest.approx(1)
+        # every kind of op of a training step shows up
+        assert all(shares[kind] > 0 for kind in (
+            'matrix products', 'attention forward', 'attention backward',
+            'optimizer', 'GELU', 'LayerNorm'))
+
+
 def test_model_benchmark_refuses_unknown_variants(tmp_path):
     with pytest.raises(AssertionError, match='unknown variants'):
         run_tool('analysis/benchmark.py', '--arch', 'tiny', '--variants',

@@ -23,6 +23,8 @@ Methods:
   step, so they count); ``state`` is that starting state; the total peak is
   their sum.
 
+- ``--profile N`` (CPU): ``torch.profiler`` over N more steps of every
+  variant; the self CPU time by kind of aten op (``TIME_SHARES``).
 - CPU allocator: glibc is told to keep freed blocks for reuse (``--malloc
   keep``, the default; see ``keep_freed_memory``), for both models, so
   that page faults of the allocator do not decide the ratios.
@@ -109,6 +111,9 @@ def parse_args() -> argparse.Namespace:
                    help="the device's datasheet peak in the run's dtype "
                         '(e.g. 989 for bf16 on an H200 SXM): adds model FLOPs '
                         'utilisation against it (MFU)')
+    p.add_argument('--profile', type=int, default=0, metavar='N',
+                   help='CPU: also profile N steps of every variant and '
+                   'print where the time goes (shares of self CPU time)')
     p.add_argument('--json', help='also write the results here')
     p.add_argument('--malloc', default='keep', choices=('keep', 'default'),
                    help="CPU: 'keep' (default) makes glibc keep freed memory "
@@ -119,6 +124,8 @@ def parse_args() -> argparse.Namespace:
            if part not in VARIANTS]
     if bad:
         p.error(f'unknown variants {bad}; choose from {sorted(VARIANTS)}')
+    if args.profile and args.device != 'cpu':
+        p.error('--profile: CPU only (on a GPU, use torch.profiler traces)')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         p.error(f'--device {args.device}: no CUDA device is available '
                 f'(torch {torch.__version__})')
@@ -315,6 +322,36 @@ def count_flops(step: Callable) -> int:
     return counter.get_total_flops()
 
 
+# --profile: profiler op names -> share of the step (self CPU time; the
+# first match wins, the rest is 'other')
+TIME_SHARES = (
+    ('matrix products', ('aten::mm', 'aten::addmm', 'aten::bmm',
+                         'aten::baddbmm', 'aten::convolution')),
+    ('attention backward', ('attention_for_cpu_backward', )),
+    ('attention forward', ('attention_for_cpu', )),
+    ('optimizer', ('adam', )),
+    ('GELU', ('gelu', )),
+    ('LayerNorm', ('layer_norm', )),
+)
+
+
+def time_shares(step: Callable, steps: int) -> Dict[str, float]:
+    """Shares of the self CPU time of ``steps`` steps, by ``TIME_SHARES``:
+    ``aten::`` names match exactly, the others as parts of the op name."""
+    with profile(activities=[ProfilerActivity.CPU]) as p:
+        for _ in range(steps):
+            step()
+    totals = {name: 0. for name, _ in TIME_SHARES}
+    totals['other'] = 0.
+    for event in p.key_averages():
+        name = next((share for share, keys in TIME_SHARES
+                     if any(event.key == k if k.startswith('aten::') else
+                            k in event.key for k in keys)), 'other')
+        totals[name] += event.self_cpu_time_total
+    total = sum(totals.values()) or 1.
+    return {name: value / total for name, value in totals.items()}
+
+
 def progress(message: str) -> None:
     """Progress on stderr (stdout keeps the table)."""
     print(message, file=sys.stderr, flush=True)
@@ -494,6 +531,7 @@ def main() -> None:
         act = memory(r.forward, args.device)[1] if args.task != \
             'inference' else 0
         kept.clear()
+        shares = time_shares(r._step, args.profile) if args.profile else None
         sec = statistics.median(r.times)
         results[r.name] = dict(
             s_per_step=sec, clips_per_s=args.batch / sec,
@@ -503,8 +541,10 @@ def main() -> None:
             matmul_fraction=flops / sec / rate,
             mfu=flops / sec / (args.peak_tflops * 1e12)
             if args.peak_tflops else None,
-            times=r.times)
+            times=r.times, time_shares=shares)
     report(args, results, rate, load)
+    if args.profile:
+        report_shares(args, results)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(args=vars(args), matmul_gflops=rate / 1e9,
@@ -553,6 +593,18 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
           'CPU: profiler allocation/free events; CUDA: torch.cuda memory '
           'stats. FLOPs: FlopCounterMode (matmul, conv, attention), '
           'without recomputation. time/HF: median of the per-round ratios.')
+
+
+def report_shares(args, results: Dict[str, dict]) -> None:
+    names = list(next(iter(results.values()))['time_shares'])
+    print(f'\nwhere the time goes: shares of the self CPU time of '
+          f'{args.profile} profiled steps (torch.profiler, by aten op)')
+    print(f'{"variant":<40}' + ''.join(f'{n:>{max(len(n), 6) + 2}}'
+                                       for n in names))
+    for variant, r in results.items():
+        print(f'{variant:<40}' + ''.join(
+            f'{r["time_shares"][n]:>{max(len(n), 6) + 2}.1%}'
+            for n in names))
 
 
 if __name__ == '__main__':
