@@ -17,12 +17,12 @@ Methods:
   a GPU), before and after the rounds.
 - Peak memory: on CUDA ``max_memory_allocated``; on CPU the profiler's
   allocation and free events (``profile_memory=True``, matched by address):
-  the peak of the bytes allocated within the step and still live. Both count tensors only (not the allocator's cache or
-  Python objects). ``step peak`` = the most the step adds above the state it
-  starts from (weights and optimizer moments; gradients are freed before each
-  step, so they count); ``state`` is that starting state; the total peak is
-  their sum.
-
+  the peak of the bytes allocated within the step and still live. Both
+  count tensors only (not the allocator's cache or Python objects).
+  ``step peak`` = the most the step adds above the state it starts from
+  (weights and optimizer moments; gradients are freed before each step, so
+  they count); ``state`` is that starting state; the total peak is their
+  sum.
 - ``--profile N`` (CPU): ``torch.profiler`` over N more steps of every
   variant; the self CPU time by kind of aten op (``TIME_SHARES``).
 - CPU allocator: glibc is told to keep freed blocks for reuse (``--malloc
