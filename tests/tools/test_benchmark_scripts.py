@@ -52,6 +52,9 @@ def test_model_benchmark_refuses_unknown_variants(tmp_path):
     with pytest.raises(AssertionError, match='unknown variants'):
         run_tool('analysis/benchmark.py', '--arch', 'tiny', '--variants',
                  'plain+fast', cwd=tmp_path)
+    with pytest.raises(AssertionError, match='--compile-backend foo: choose'):
+        run_tool('analysis/benchmark.py', '--arch', 'tiny', '--variants',
+                 'compile', '--compile-backend', 'foo', cwd=tmp_path)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU-only run')

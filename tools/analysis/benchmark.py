@@ -124,6 +124,12 @@ def parse_args() -> argparse.Namespace:
            if part not in VARIANTS]
     if bad:
         p.error(f'unknown variants {bad}; choose from {sorted(VARIANTS)}')
+    if any('compile' in variant_options(v) for v in args.variants):
+        from torch._dynamo import list_backends
+        backends = list_backends(exclude_tags=())
+        if args.compile_backend not in backends:
+            p.error(f'--compile-backend {args.compile_backend}: choose from '
+                    f'{backends}')
     if args.profile and args.device != 'cpu':
         p.error('--profile: CPU only (on a GPU, use torch.profiler traces)')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
