@@ -124,7 +124,10 @@ def parse_args() -> argparse.Namespace:
            if part not in VARIANTS]
     if bad:
         p.error(f'unknown variants {bad}; choose from {sorted(VARIANTS)}')
-    if any('compile' in variant_options(v) for v in args.variants):
+    # whether any variant compiles the model
+    args.compile = any('compile' in variant_options(v)
+                       for v in args.variants)
+    if args.compile:
         from torch._dynamo import list_backends
         backends = list_backends(exclude_tags=())
         if args.compile_backend not in backends:
@@ -428,8 +431,7 @@ def setup(args) -> List[Runner]:
     # one compiled wrapper for every compile variant (dynamo recompiles when
     # prepare() switches the blocks' attributes)
     compiled = torch.compile(ours, backend=args.compile_backend) \
-        if any('compile' in variant_options(v) for v in args.variants) \
-        else None
+        if args.compile else None
     model = dict(now=ours)  # the module the runs call
     ours_optim = optimizer(ours)
     # hooks on the weights, active only inside its own backward

@@ -116,14 +116,20 @@ def dataset(ann_file: str, prefix: str, steps: List[dict], repeats=None):
     return DATASETS.build(cfg)
 
 
-def decode_only(files: List[str], sample_cfg: dict) -> Callable[[int], int]:
+def decode_clip(file: str, sampler: Callable) -> np.ndarray:
+    """decord on ``file`` + ``get_batch`` of the frames ``sampler``
+    (``SampleFrames``) draws: ``(T, H, W, 3)`` uint8."""
     import decord
+    reader = decord.VideoReader(file, num_threads=1)
+    inds = sampler(dict(total_frames=len(reader), start_index=0))
+    return reader.get_batch(inds['frame_inds']).asnumpy()
+
+
+def decode_only(files: List[str], sample_cfg: dict) -> Callable[[int], int]:
     sampler = TRANSFORMS.build(sample_cfg)
 
     def item(i: int) -> int:
-        reader = decord.VideoReader(files[i % len(files)], num_threads=1)
-        inds = sampler(dict(total_frames=len(reader), start_index=0))
-        reader.get_batch(inds['frame_inds']).asnumpy()
+        decode_clip(files[i % len(files)], sampler)
         return 1
     return item
 
@@ -164,7 +170,6 @@ def time_ops(files: List[str], sample_cfg: dict, augment_cfg: dict,
     """Milliseconds of each RandAugment op (always applied, the config's
     magnitude, OpenCV backend) on whole decoded clips, and the clip shapes
     (T, H, W, 3)."""
-    import decord
     sampler = TRANSFORMS.build(sample_cfg)
     names = TRANSFORMS.build(dict(augment_cfg, crop=None)).ops
     augments = {name: TRANSFORMS.build(dict(
@@ -174,9 +179,7 @@ def time_ops(files: List[str], sample_cfg: dict, augment_cfg: dict,
     shapes = []
     for i in range(clips * len(files)):
         np.random.seed(i)
-        reader = decord.VideoReader(files[i % len(files)], num_threads=1)
-        inds = sampler(dict(total_frames=len(reader), start_index=0))
-        clip = reader.get_batch(inds['frame_inds']).asnumpy()
+        clip = decode_clip(files[i % len(files)], sampler)
         shapes.append(clip.shape)
         for name, augment in augments.items():
             ops = augment.sample_ops()
