@@ -13,7 +13,7 @@ from mmvmae.datasets.transforms.rand_augment import _OPS, VideoRandAugment
 from mmvmae.registry import TRANSFORMS
 
 CROP = dict(type='RandomResizedCrop', area_range=(0.08, 1.0))
-WARPS = ('Rotate', 'ShearX', 'ShearY')  # OpenCV rounds boxed warps apart
+WARPS = ('Rotate', )  # OpenCV rounds a boxed warp's coordinates apart
 
 
 def clip_of(frames=4, height=48, width=64, seed=0) -> np.ndarray:

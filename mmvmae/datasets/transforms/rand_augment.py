@@ -104,7 +104,7 @@ class VideoRandAugment(BaseTransform):
         ops (Sequence[str]): Operation names; default all in ``_OPS``.
         fill (Sequence[int]): RGB fill of geometric ops (ImageNet mean).
         interpolation (str): Of geometric ops: 'bicubic' (the VideoMAE
-            recipe) or 'bilinear' (about 3x faster with cv2).
+            recipe) or 'bilinear' (cv2 rotations about 3x faster).
         backend (str): 'cv2' (fast, whole clip at once) or 'pil' (the
             reference). Both draw the same random numbers.
         crop (dict, optional): The crop that follows RandAugment, e.g.

@@ -12,8 +12,8 @@ that the rest needs:
 
 The ops before the last whole-frame op run on whole frames; from there on,
 on the crop box (plus Sharpness margins). The result equals the ops on
-whole frames followed by the crop, except where OpenCV rounds a warp's
-coordinates differently (see ``rand_augment_cv2.py``).
+whole frames followed by the crop, except where OpenCV rounds Rotate's
+warp coordinates differently (see ``rand_augment_cv2.py``).
 """
 from typing import List, Optional, Sequence, Tuple
 
