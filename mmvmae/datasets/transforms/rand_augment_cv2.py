@@ -31,7 +31,8 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .rand_augment_lines import TRUNC, sample_columns, sample_rows
+from .rand_augment_lines import (TRUNC, shear_columns, shear_rows,
+                                 translate)
 
 INTERPOLATIONS = {'bicubic': cv2.INTER_CUBIC, 'bilinear': cv2.INTER_LINEAR}
 Box = Tuple[int, int, int, int]  # left, top, right, bottom (exclusive)
@@ -212,8 +213,8 @@ def shear_x(clip: np.ndarray, shear: float, fill, interp,
     ``shear (y + .5)``."""
     left, top, right, bottom = _whole(clip, box)
     terms = shear * (np.arange(top, bottom) + .5)
-    return sample_rows(clip[:, top:bottom], terms, 0., (left, right), fill,
-                       interp)
+    return shear_rows(clip[:, top:bottom], terms, (left, right), fill,
+                      interp)
 
 
 def shear_y(clip: np.ndarray, shear: float, fill, interp,
@@ -222,22 +223,21 @@ def shear_y(clip: np.ndarray, shear: float, fill, interp,
     ``shear (x + .5)``."""
     box = _whole(clip, box)
     terms = shear * (np.arange(box[0], box[2]) + .5)
-    return sample_columns(clip, terms, 0., box, fill, interp)
+    return shear_columns(clip, terms, box, fill, interp)
 
 
 def translate_x_rel(clip: np.ndarray, frac: float, fill, interp,
                     box: Optional[Box] = None) -> np.ndarray:
     """PIL's affine ``(1, 0, frac * width, 0, 1, 0)``."""
-    left, top, right, bottom = _whole(clip, box)
-    return sample_rows(clip[:, top:bottom], 0., frac * clip.shape[2],
-                       (left, right), fill, interp)
+    return translate(clip, frac * clip.shape[2], 2, _whole(clip, box), fill,
+                     interp)
 
 
 def translate_y_rel(clip: np.ndarray, frac: float, fill, interp,
                     box: Optional[Box] = None) -> np.ndarray:
     """PIL's affine ``(1, 0, 0, 0, 1, frac * height)``."""
-    return sample_columns(clip, 0., frac * clip.shape[1], _whole(clip, box),
-                          fill, interp)
+    return translate(clip, frac * clip.shape[1], 1, _whole(clip, box), fill,
+                     interp)
 
 
 def _whole(clip: np.ndarray, box: Optional[Box]) -> Box:

@@ -5,7 +5,7 @@ ShearX maps output ``(x, y)`` to input ``(x + s (y + .5), y)``, so each row
 is a 1-D resampling with its own offset, and the other axis's weights are
 exactly ``(0, 1, 0, 0)``. This module reproduces PIL's rules
 (``Geometry.c``: ``affine_transform`` and the bilinear / bicubic filters)
-with one OpenCV 1-D filter per row (per clip for Translate, whose offset is
+with one OpenCV 1-D filter per row (per frame for Translate, whose offset is
 the same everywhere):
 
 - the sample point is PIL's ``xin = a (x + .5) + b (y + .5) + c`` with
@@ -20,7 +20,7 @@ level where PIL's value lies within 0.006 of an integer (a value a hair
 under an integer by PIL's float noise, or within 0.005 under one, where
 truncation and the rounding used here part): a few % of values at most.
 """
-from typing import Tuple, Union
+from typing import Tuple
 
 import cv2
 import numpy as np
@@ -61,59 +61,65 @@ def _positions(terms: np.ndarray, const: float, span: Tuple[int, int],
     return lo, hi, first.astype(np.int64), weights
 
 
-def sample_rows(lines: np.ndarray, terms: Union[float, np.ndarray],
-                const: float, span: Tuple[int, int], fill: Tuple[int, ...],
-                interp: str) -> np.ndarray:
+def translate(clip: np.ndarray, shift: float, axis: int,
+              box: Tuple[int, int, int, int], fill: Tuple[int, ...],
+              interp: str) -> np.ndarray:
+    """The ``box`` (left, top, right, bottom) of the ``(T, H, W, 3)`` clip
+    moved along ``axis`` (2: x, 1: y): PIL's sample point ``((p + .5) + 0)
+    + shift`` for output position ``p``; one filter per frame."""
+    left, top, right, bottom = box
+    out = np.empty((len(clip), bottom - top, right - left, 3), np.uint8)
+    if not out.size:
+        return out
+    span = (left, right) if axis == 2 else (top, bottom)
+    (lo, ), (hi, ), (first, ), (weights, ) = _positions(
+        np.zeros(1), shift, span, clip.shape[axis], interp)
+    lines = clip[:, top:bottom] if axis == 2 else clip[:, :, left:right]
+    for src, dst in zip(lines, out):
+        _filter(src, axis - 1, weights, first, lo, hi, dst)
+    # runs of fill pixels, so that numpy copies whole runs at once
+    pixels = np.tile(np.asarray(fill, np.uint8), (out.shape[2], 1))
+    if axis == 2:
+        out[:, :, :lo] = pixels[:lo]
+        out[:, :, hi:] = pixels[hi:]
+    else:
+        out[:, :lo] = pixels
+        out[:, hi:] = pixels
+    return out
+
+
+def shear_rows(lines: np.ndarray, terms: np.ndarray, span: Tuple[int, int],
+               fill: Tuple[int, ...], interp: str) -> np.ndarray:
     """Output pixel ``(x, r)`` samples row ``r`` of ``lines`` (``(T, R, W,
-    3)`` uint8) at PIL's ``xin = ((x + .5) + terms[r]) + const``, for the
-    output columns ``span = (left, right)``; returns ``(T, R, right - left,
-    3)``. ``terms``: one value per row (Shear) or one for all (Translate).
+    3)`` uint8) at PIL's ``xin = ((x + .5) + terms[r]) + 0``, for the output
+    columns ``span = (left, right)``; returns ``(T, R, right - left, 3)``.
     """
     frames, rows, width = lines.shape[:3]
     out = np.empty((frames, rows, span[1] - span[0], 3), np.uint8)
     if not out.size:
         return out
-    uniform = np.ndim(terms) == 0
-    lo, hi, first, weights = _positions(
-        np.asarray(terms, np.float64).reshape(-1), const, span, width,
-        interp)
-    if uniform:  # one filter per frame
-        for src, dst in zip(lines, out):
-            _filter(src, 1, weights[0], first[0], lo[0], hi[0], dst)
-    else:
-        for r in np.flatnonzero(lo < hi):
-            _filter(lines[:, r], 1, weights[r], first[r], lo[r], hi[r],
-                    out[:, r])
+    lo, hi, first, weights = _positions(np.asarray(terms, np.float64), 0.,
+                                        span, width, interp)
     pixels = np.tile(np.asarray(fill, np.uint8), (out.shape[2], 1))
-    for r in range(len(lo)):  # one line for all rows when uniform
-        index = np.s_[:, :] if uniform else np.s_[:, r]
-        out[index][..., :lo[r], :] = pixels[:lo[r]]
-        out[index][..., hi[r]:, :] = pixels[hi[r]:]
+    for r in range(rows):
+        _filter(lines[:, r], 1, weights[r], first[r], lo[r], hi[r],
+                out[:, r])
+        out[:, r, :lo[r]] = pixels[:lo[r]]
+        out[:, r, hi[r]:] = pixels[hi[r]:]
     return out
 
 
-def sample_columns(clip: np.ndarray, terms: Union[float, np.ndarray],
-                   const: float, box: Tuple[int, int, int, int],
-                   fill: Tuple[int, ...], interp: str) -> np.ndarray:
-    """``sample_rows`` along the columns: output pixel ``(x, y)`` of
-    ``box`` (left, top, right, bottom) samples column ``x`` of the
-    ``(T, H, W, 3)`` clip at PIL's ``yin = ((y + .5) + terms[x]) + const``
-    (``terms``: for the box's columns, or one for all)."""
+def shear_columns(clip: np.ndarray, terms: np.ndarray,
+                  box: Tuple[int, int, int, int], fill: Tuple[int, ...],
+                  interp: str) -> np.ndarray:
+    """``shear_rows`` along the columns: output pixel ``(x, y)`` of ``box``
+    (left, top, right, bottom) samples column ``x`` of the ``(T, H, W, 3)``
+    clip at PIL's ``yin = ((y + .5) + terms[x]) + 0`` (``terms`` for the
+    box's columns), by way of the transposed clip."""
     left, top, right, bottom = box
-    if np.ndim(terms):  # per-column shifts: rows of the transposed clip
-        columns = _transpose(clip[:, :, left:right])
-        return _transpose(sample_rows(columns, terms, const, (top, bottom),
-                                      fill, interp))
-    out = np.empty((len(clip), bottom - top, right - left, 3), np.uint8)
-    if not out.size:
-        return out
-    (lo, ), (hi, ), (first, ), (weights, ) = _positions(
-        np.zeros(1), const, (top, bottom), clip.shape[1], interp)
-    for src, dst in zip(clip, out):  # one vertical filter per frame
-        _filter(src[:, left:right], 0, weights, first, lo, hi, dst)
-    out[:, :lo] = np.asarray(fill, np.uint8)
-    out[:, hi:] = np.asarray(fill, np.uint8)
-    return out
+    columns = _transpose(clip[:, :, left:right])
+    return _transpose(shear_rows(columns, terms, (top, bottom), fill,
+                                 interp))
 
 
 def _filter(src: np.ndarray, axis: int, weights: np.ndarray, first: int,
@@ -145,6 +151,6 @@ def _transpose(clip: np.ndarray) -> np.ndarray:
     """(T, H, W, 3) -> (T, W, H, 3), contiguous (OpenCV: 10x numpy)."""
     out = np.empty((clip.shape[0], clip.shape[2], clip.shape[1], 3),
                    np.uint8)
-    for frame, dst in zip(clip, out):
+    for frame, dst in zip(clip, out if out.size else ()):
         cv2.transpose(frame, dst=dst)
     return out
