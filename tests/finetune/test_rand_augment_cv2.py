@@ -87,6 +87,23 @@ def test_lut_and_histogram_ops_exact(name, clip):
         assert not both(name, 0, clip)[1].any()
 
 
+def test_threshold_and_bit_ops_exact_for_every_arg():
+    """The SIMD forms of Solarize, SolarizeAdd and Posterize against PIL for
+    every argument the levels give and past them (OpenCV's threshold has
+    special cases at -1 and 255), on a frame holding every level."""
+    levels = np.arange(256, dtype=np.uint8)
+    clip = np.stack([levels, levels[::-1], np.roll(levels, 7)], -1)
+    clip = np.broadcast_to(clip, (2, 4, 256, 3)).copy()
+    cases = [('SolarizeIncreasing', t) for t in range(-1, 258)]
+    cases += [('SolarizeIncreasing', t) for t in (0.5, 127.5, 255.5)]
+    cases += [('SolarizeAdd', a) for a in (0, 1, 55, 110, 127, 128, 255)]
+    cases += [('SolarizeAdd', a) for a in (300, 12.5)]  # the table path
+    cases += [('PosterizeIncreasing', b) for b in range(9)]
+    for name, arg in cases:
+        pil, cv = both(name, arg, clip)
+        assert np.array_equal(pil, cv), (name, arg)
+
+
 def test_histogram_ops_on_tiny_frames():
     """Few pixels: Equalize's zero-step branch."""
     tiny = np.random.default_rng(0).integers(0, 256, (3, 8, 10, 3),
@@ -326,7 +343,7 @@ def test_bad_arguments():
         VideoRandAugment(prob=1.)(dict(imgs=frames))
 
 
-# VideoRandomErasing: float32 noise from a generator seeded by numpy
+# VideoRandomErasing: OpenCV's normal noise, seeded from numpy
 def test_random_erasing_reproducible_and_copies_only_erased_frames():
     frames = [np.full((32, 40, 3), i, np.uint8) for i in range(8)]
     aug = VideoRandomErasing(erase_prob=0.5)
@@ -341,6 +358,18 @@ def test_random_erasing_reproducible_and_copies_only_erased_frames():
     for was_erased, out, frame in zip(erased, outs[0], frames):
         assert (out is not frame) == was_erased
     assert all(f.max() == i for i, f in enumerate(frames))  # inputs kept
+
+
+def test_random_erasing_channels():
+    """Grey frames get the first channel's statistics; more than the 4
+    channels OpenCV's generator fills is refused."""
+    aug = VideoRandomErasing(erase_prob=1., min_area=0.5, max_area=0.5,
+                             aspect_range=(1, 1), mean=(200., 0., 0.),
+                             std=(1., 1., 1.))
+    grey = aug(dict(imgs=[np.zeros((40, 40, 1), np.uint8)]))['imgs'][0]
+    assert abs(grey[grey > 0].mean() - 200) < 1 and (grey > 0).sum() > 500
+    with pytest.raises(ValueError, match='1-4 channels'):
+        aug(dict(imgs=[np.zeros((40, 40, 5), np.uint8)]))
 
 
 @pytest.mark.parametrize('dtype', [np.uint8, np.float32])

@@ -8,7 +8,7 @@ that the rest needs:
 - Sharpness (a 3x3 filter) needs one pixel more on each side;
 - Contrast, AutoContrast and Equalize use statistics of the whole frame,
   and the geometric ops may read any input pixel: they need the whole
-  frame, and a geometric op computes only its output box directly.
+  frame, and compute only their output box directly.
 
 The ops before the last whole-frame op run on whole frames; from there on,
 on the crop box (plus Sharpness margins). The result equals the ops on
@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .rand_augment_cv2 import CV2_OPS, GEOMETRIC, Box
+from .rand_augment_cv2 import BOXED, CV2_OPS, Box
 
 PIXELWISE = ('Invert', 'PosterizeIncreasing', 'SolarizeIncreasing',
              'SolarizeAdd', 'BrightnessIncreasing', 'ColorIncreasing')
@@ -64,7 +64,7 @@ def apply_in_box(clip: np.ndarray, ops: Sequence[Tuple[str, Optional[float]]],
     have = frame  # the box of the frame that ``clip`` holds
     for (name, arg), out in zip(ops, output_boxes([n for n, _ in ops], box,
                                                   frame)):
-        if name in GEOMETRIC:  # needs whole frames: ``have`` is the frame
+        if name in BOXED:  # needs whole frames: ``have`` is the frame
             clip = CV2_OPS[name](clip, arg, fill, interp,
                                  box=None if out == frame else out)
             clip, have = np.ascontiguousarray(clip), out
