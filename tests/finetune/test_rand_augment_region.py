@@ -131,6 +131,26 @@ def test_a_last_warp_computes_only_the_box(monkeypatch):
     assert sizes == [(right - left, bottom - top)] * 2
 
 
+@pytest.mark.parametrize(
+    'op', ['AutoContrast', 'Equalize', 'ContrastIncreasing'])
+def test_a_last_statistics_op_maps_only_the_box(monkeypatch, op):
+    """Tables from the whole frame (the clips equal above), applied to the
+    crop box only."""
+    shapes = []
+    lut = cv2.LUT
+
+    def recording(src, table, **kw):
+        shapes.append(src.shape[:2])
+        return lut(src, table, **kw)
+
+    monkeypatch.setattr(cv2, 'LUT', recording)
+    out = run([VideoRandAugment(ops=[op], num_ops=1, prob=1., crop=CROP)],
+              clip_of(frames=2), 0)
+    left, top, right, bottom = out['crop_bbox']
+    assert (right - left, bottom - top) != (64, 48)  # seed 0: a real crop
+    assert shapes == [(bottom - top, right - left)] * 2
+
+
 def test_crop_errors():
     with pytest.raises(ValueError, match='RandomCrop family'):
         VideoRandAugment(crop=dict(type='ThreeCrop', crop_size=8))
