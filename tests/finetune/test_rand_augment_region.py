@@ -161,3 +161,17 @@ def test_crop_errors():
     with pytest.raises(ValueError, match='img_shape'):
         aug(dict(imgs=list(clip), img_shape=(10, 10)))
     assert 'RandomResizedCrop' in repr(aug)
+
+
+@pytest.mark.parametrize('op', ['AutoContrast', 'Equalize',
+                                'ContrastIncreasing', 'Rotate', 'ShearX',
+                                'ShearY', 'TranslateXRel', 'TranslateYRel'])
+def test_boxed_ops_take_empty_boxes(op):
+    """A box of zero width or height gives an empty clip, not an error."""
+    clip = clip_of(frames=2, height=10, width=12)
+    arg = _OPS[op][1](5.) if _OPS[op][1] else None
+    for box, shape in (((3, 3, 3, 8), (2, 5, 0, 3)),
+                       ((3, 3, 5, 3), (2, 0, 2, 3))):
+        out = region.CV2_OPS[op](clip.copy(), arg, (0, 0, 0), 'bicubic',
+                                 box=box)
+        assert out.shape == shape

@@ -151,7 +151,7 @@ def _map_frames(clip: np.ndarray, luts: np.ndarray,
     src = _crop(clip, box)
     out = clip if box is None else np.empty(src.shape, np.uint8)
     luts = np.clip(luts, 0, 255).astype(np.uint8)
-    for frame, dst, lut in zip(src, out, luts):
+    for frame, dst, lut in zip(src, out, luts if out.size else ()):
         cv2.LUT(frame, lut.reshape(256, 1, -1), dst=dst)
     return out
 
@@ -221,7 +221,8 @@ def pil_affine(clip: np.ndarray, matrix: Sequence[float],
         warp[:, 2] += warp[:, 0] * left + warp[:, 1] * top
         out = np.empty((len(clip), height, width, 3), np.uint8)
     flags = INTERPOLATIONS[interp] | cv2.WARP_INVERSE_MAP
-    for frame, dst in zip(clip, out):
+    # (OpenCV reads a size of 0 as the input's size: no empty warps)
+    for frame, dst in zip(clip, out if out.size else ()):
         dst[:] = cv2.warpAffine(frame, warp, (width, height), flags=flags,
                                 borderMode=cv2.BORDER_CONSTANT,
                                 borderValue=tuple(fill))
