@@ -79,6 +79,7 @@ def test_data_benchmark_runs(tmp_path, shared_data):
     assert out[0].startswith('skipping broken.mp4: unreadable')
     assert out[1].startswith('3 videos (arm_wrestling.mp4, test.avi, '
                              'test.mp4)')
+    assert 'freed memory kept by malloc: ' in out[1]  # --malloc keep
     lines = {line.split('  ')[0].strip(): line for line in out[3:]}
     assert {'decode-only', 'pretrain', 'finetune', 'finetune pil',
             'finetune bilinear', 'finetune whole', 'finetune x2',

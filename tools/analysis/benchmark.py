@@ -26,7 +26,7 @@ Methods:
 - ``--profile N`` (CPU): ``torch.profiler`` over N more steps of every
   variant; the self CPU time by kind of aten op (``TIME_SHARES``).
 - CPU allocator: glibc is told to keep freed blocks for reuse (``--malloc
-  keep``, the default; see ``keep_freed_memory``), for both models, so
+  keep``, the default; ``mmvmae.utils.malloc``), for both models, so
   that page faults of the allocator do not decide the ratios.
 
 Example (the numbers in docs/performance.md; variants combine with '+'):
@@ -52,6 +52,7 @@ from mmvmae.engine.optimizers import StepInBackwardOptimWrapper
 from mmvmae.models.backbones.videomae_vit import ARCH_SETTINGS
 from mmvmae.models.necks.videomae_decoder import DECODER_PRESETS
 from mmvmae.registry import MODELS
+from mmvmae.utils.malloc import keep_freed_memory
 
 # 'tiny' is for smoke runs of this script only
 ARCHS = dict(ARCH_SETTINGS, tiny=dict(embed_dims=64, depth=2, num_heads=2,
@@ -117,7 +118,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--json', help='also write the results here')
     p.add_argument('--malloc', default='keep', choices=('keep', 'default'),
                    help="CPU: 'keep' (default) makes glibc keep freed memory "
-                   "for reuse, for both models (see keep_freed_memory)")
+                   "for reuse, for both models (mmvmae.utils.malloc)")
     args = p.parse_args()
     args.variants = args.variants.split(',')
     bad = [part for v in args.variants for part in v.split('+')
@@ -147,29 +148,6 @@ def variant_options(name: str) -> dict:
     for part in name.split('+'):
         opts.update(VARIANTS[part])
     return opts
-
-
-def keep_freed_memory() -> bool:
-    """Make glibc's malloc keep freed blocks (up to 32 MiB) for reuse.
-
-    By default glibc hands large freed blocks back to the OS and the next
-    allocation page-faults them in again: each step then pays for touching
-    fresh pages, by an amount that depends on the order and sizes of a
-    model's allocations (measured: 3-8% of a ViT-B step, more for one model
-    than the other, which turned a same-math tie into a 5% "difference").
-    Both models run under this setting; it is what jemalloc/tcmalloc (the
-    usual advice for PyTorch on CPU) do anyway. Returns whether it applied.
-    """
-    import ctypes
-    import ctypes.util
-    name = ctypes.util.find_library('c')
-    try:
-        libc = ctypes.CDLL(name)
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20)) and \
-            bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
-    except (OSError, AttributeError):  # not glibc
-        return False
 
 
 def tube_mask(args, grid, gen) -> torch.Tensor:

@@ -19,6 +19,10 @@ rounds, ratios the medians of the per-round ratios.
   crops and masks; clips/s counts the N clips. finetune x2: the same with
   the K400 fine-tuning recipe's own ``num_repeats`` (its data loader).
 
+glibc is told to keep freed memory for reuse (``--malloc keep``, the
+default, for every variant; ``mmvmae.utils.malloc``): page faults of freshly
+allocated frames otherwise cost the transforms about 1 ms a clip.
+
 ``--steps`` adds the median and mean milliseconds of each step of the
 pretraining and fine-tuning pipelines (timed within the same rounds; the
 decode wrapper ``SafeVideoDecode`` holds opening, frame sampling and
@@ -49,6 +53,7 @@ from mmengine.config import Config
 
 import mmvmae
 from mmvmae.registry import DATASETS, TRANSFORMS
+from mmvmae.utils.malloc import keep_freed_memory
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VIDEOS = ROOT / '..' / 'shared' / 'data' / 'videos'
@@ -70,6 +75,9 @@ def parse_args() -> argparse.Namespace:
                    'pipelines')
     p.add_argument('--ops', type=int, default=0, metavar='N',
                    help="also time each RandAugment op on N clips a video")
+    p.add_argument('--malloc', default='keep', choices=('keep', 'default'),
+                   help="'keep' (default) makes glibc keep freed memory for "
+                   'reuse, for every variant (mmvmae.utils.malloc)')
     return p.parse_args()
 
 
@@ -220,6 +228,7 @@ def readable_videos(folder: str) -> List[str]:
 
 def main() -> None:
     args = parse_args()
+    args.malloc_kept = args.malloc == 'keep' and keep_freed_memory()
     torch.set_num_threads(1)  # one worker
     cv2.setNumThreads(1)
     mmvmae.register_all_modules()
@@ -311,7 +320,8 @@ def report(args, videos: List[str], rates: Dict[str, List[float]]) -> None:
     print(f'{len(videos)} videos ({", ".join(videos)}), {args.iters} items x '
           f'{args.rounds} alternating rounds, medians (ratios: of the rounds'
           f"' ratios); one process, one thread; decord "
-          f'{decord.__version__}; load average {load}')
+          f'{decord.__version__}; load average {load}; freed memory kept '
+          f'by malloc: {args.malloc_kept}')
     print(f'{"variant":<18}{"clips/s":>9}{"/decode-only":>14}{"/x1":>7}')
     for name, r in rates.items():
         scale = ''
