@@ -4,8 +4,8 @@ A fast backend of ``VideoRandAugment``: every op takes a C-contiguous
 ``(T, H, W, 3)`` uint8 RGB clip that it may overwrite and returns the
 augmented clip. The results follow the PIL reference (``rand_augment.py``):
 
-- LUT ops (Invert, Posterize, Solarize, SolarizeAdd, Brightness),
-  AutoContrast and Equalize are exact;
+- the per-level ops (Invert, Posterize, Solarize, SolarizeAdd,
+  Brightness), AutoContrast and Equalize are exact;
 - Contrast is exact unless OpenCV's grey mean (its luma differs from PIL's
   'L' by one level on ~0.1 % of pixels) rounds the other way;
 - Color and Sharpness blend in float and round ``v - 0.495`` instead of
