@@ -17,6 +17,9 @@ env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'))
+# glibc keeps freed memory for reuse instead of page-faulting it in again:
+# faster data workers (mmvmae/utils/malloc.py; tools/train.py and test.py)
+keep_freed_memory = True
 
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)
 vis_backends = [dict(type='LocalVisBackend')]

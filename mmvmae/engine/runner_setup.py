@@ -1,6 +1,7 @@
 """What ``tools/train.py`` and ``tools/test.py`` share: work dir, launcher
 and runner construction."""
 import argparse
+import logging
 import os.path as osp
 
 import torch
@@ -11,6 +12,7 @@ from mmengine.runner import Runner
 from mmvmae.datasets.robust_seeding import enable_sample_seeding
 from mmvmae.engine.optimizers.finite_loss_optim_wrapper import \
     use_finite_loss_wrappers
+from mmvmae.utils.malloc import keep_freed_memory
 from mmvmae.utils.upstream_fixes import (fix_compile_data_preprocessor,
                                          fix_compile_numpy_fields)
 
@@ -67,6 +69,9 @@ def build_runner(cfg: Config) -> Runner:
     """Build the runner the config names (``runner_type``, e.g.
     ``FlexibleRunner`` for FSDP/DeepSpeed) or mmengine's ``Runner``."""
     prepare_train_cfg(cfg)
+    # before any dataloader worker starts (they inherit it)
+    keep = bool(cfg.get('keep_freed_memory', False))
+    kept = keep and keep_freed_memory(children=True)
     if cfg.get('compile'):
         fix_compile_numpy_fields()
         fix_compile_data_preprocessor()
@@ -77,4 +82,11 @@ def build_runner(cfg: Config) -> Runner:
         runner = Runner.from_cfg(cfg)
     runner.logger.info(f'world size: {get_world_size()}, launcher: '
                        f'{cfg.launcher}, work dir: {cfg.work_dir}')
+    if keep:
+        runner.logger.log(
+            logging.INFO if kept else logging.WARNING,
+            'keep_freed_memory: ' + ('glibc keeps freed memory for reuse '
+                                     '(this process and its data workers)'
+                                     if kept else 'ignored, the C library '
+                                     'is not glibc'))
     return runner

@@ -17,6 +17,8 @@ def test_demo_pretrain_trains_checkpoints_and_resumes(tmp_path):
     # the embedded dataset is made on first use, and says so
     assert (tmp_path / 'data' / 'demo').is_dir()
     assert 'world size: 1' in log
+    # the default runtime's keep_freed_memory = True (CI runs on glibc)
+    assert 'keep_freed_memory: glibc keeps freed memory' in log
 
     losses = [r['loss'] for r in scalar_logs(work_dir) if 'loss' in r]
     assert len(losses) == 16  # 64 videos / batch 8 x 2 epochs
