@@ -1,8 +1,19 @@
 """Per-video jobs of the command-line tools: progress, and failures listed
 in ``failed.txt`` with a non-zero exit."""
 import os.path as osp
+import shutil
 import sys
 from typing import Callable, List, Optional, Sequence
+
+
+def video_backend(name: str) -> str:
+    """The tools' ``--backend``: 'ffmpeg' or 'opencv' as given, 'auto' for
+    ffmpeg where it is on PATH; exits if ffmpeg is asked for but missing."""
+    if name == 'auto':
+        return 'ffmpeg' if shutil.which('ffmpeg') else 'opencv'
+    if name == 'ffmpeg' and not shutil.which('ffmpeg'):
+        sys.exit('error: --backend ffmpeg: ffmpeg is not on PATH')
+    return name
 
 
 def run_jobs(job: Callable[[str], Optional[str]], todo: Sequence[str],

@@ -153,3 +153,18 @@ def test_extract_ava_frames(tmp_path):
     again = run_tool('data/extract_ava_frames.py', str(videos), str(out),
                      cwd=tmp_path).stdout
     assert '1 already done; extracting 0' in again
+
+
+def test_video_backend_choice(monkeypatch):
+    """``--backend``: auto is ffmpeg where it is on PATH, else OpenCV; asking
+    for a missing ffmpeg is a clear error."""
+    from mmvmae.utils import batch_jobs
+    monkeypatch.setattr(batch_jobs.shutil, 'which', lambda name: None)
+    assert batch_jobs.video_backend('auto') == 'opencv'
+    assert batch_jobs.video_backend('opencv') == 'opencv'
+    with pytest.raises(SystemExit, match='ffmpeg is not on PATH'):
+        batch_jobs.video_backend('ffmpeg')
+    monkeypatch.setattr(batch_jobs.shutil, 'which',
+                        lambda name: '/usr/bin/' + name)
+    assert batch_jobs.video_backend('auto') == 'ffmpeg'
+    assert batch_jobs.video_backend('ffmpeg') == 'ffmpeg'

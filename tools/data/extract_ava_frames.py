@@ -135,16 +135,14 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    from mmvmae.utils.batch_jobs import (exit_on_failures, run_jobs,
+                                         video_backend)
     args = parse_args()
     if args.fps <= 0 or args.duration <= 0 or args.num_workers < 1:
         sys.exit('error: --fps and --duration must be > 0, --num-workers '
                  '>= 1')
     start = 0. if args.already_cut else args.start
-    backend = args.backend
-    if backend == 'auto':
-        backend = 'ffmpeg' if shutil.which('ffmpeg') else 'opencv'
-    elif backend == 'ffmpeg' and not shutil.which('ffmpeg'):
-        sys.exit('error: --backend ffmpeg: ffmpeg is not on PATH')
+    backend = video_backend(args.backend)
     try:
         videos = find_videos(args.videos)
     except FileNotFoundError as err:
@@ -160,7 +158,6 @@ def main() -> None:
           flush=True)
     if not todo:
         return
-    from mmvmae.utils.batch_jobs import exit_on_failures, run_jobs
     job = partial(extract_one, src_dir=args.videos, out_dir=args.out,
                   start=start, duration=args.duration, fps=args.fps,
                   short_side=args.short_side, backend=backend)

@@ -17,7 +17,6 @@ temporary file and renamed when complete); failures are listed in
 import argparse
 import os
 import os.path as osp
-import shutil
 import subprocess
 import sys
 from functools import partial
@@ -124,15 +123,13 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    from mmvmae.utils.batch_jobs import (exit_on_failures, run_jobs,
+                                         video_backend)
     args = parse_args()
     if args.short_side < 2 or args.keyint < 1 or args.num_workers < 1:
         sys.exit('error: --short-side must be >= 2, --keyint and '
                  '--num-workers >= 1')
-    backend = args.backend
-    if backend == 'auto':
-        backend = 'ffmpeg' if shutil.which('ffmpeg') else 'opencv'
-    elif backend == 'ffmpeg' and not shutil.which('ffmpeg'):
-        sys.exit('error: --backend ffmpeg: ffmpeg is not on PATH')
+    backend = video_backend(args.backend)
     try:
         videos = find_videos(args.src)
     except FileNotFoundError as err:
@@ -146,7 +143,6 @@ def main() -> None:
           f'{backend}, {args.num_workers} workers', flush=True)
     if not todo:
         return
-    from mmvmae.utils.batch_jobs import exit_on_failures, run_jobs
     job = partial(resize_one, src_root=root, dst_root=args.dst,
                   short_side=args.short_side, keyint=args.keyint,
                   backend=backend)
