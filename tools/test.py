@@ -3,10 +3,11 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 import mmvmae
-from mmvmae.engine.runner_setup import build_runner, merge_common_args
+from mmvmae.engine.runner_setup import (build_runner, load_config,
+                                        merge_common_args)
 from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
 from mmvmae.utils.config_check import (check_checkpoint_fits,
                                        exit_on_unknown_type,
@@ -37,6 +38,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    mmvmae.register_all_modules()
+    cfg = load_config(args.config)
     try:
         checkpoint_path = resolve_checkpoint(args.checkpoint)
     except FileNotFoundError as error:
@@ -46,8 +49,6 @@ def main() -> None:
     if args.dump is not None and not args.dump.endswith(('.pkl', '.pickle')):
         raise SystemExit('error: --dump must end with .pkl or .pickle, got '
                          f'{args.dump}')
-    mmvmae.register_all_modules()
-    cfg = Config.fromfile(args.config)
     cfg = merge_common_args(cfg, args)
     cfg.load_from = checkpoint_path
     if args.dump is not None:

@@ -6,7 +6,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 
 import mmvmae
-from mmvmae.engine.runner_setup import build_runner, merge_common_args
+from mmvmae.engine.runner_setup import (build_runner, load_config,
+                                        merge_common_args)
 from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
 from mmvmae.utils.config_check import exit_on_unknown_type
 
@@ -113,7 +114,7 @@ def refuse_amp_on_cpu(cfg: Config) -> None:
 def main() -> None:
     args = parse_args()
     mmvmae.register_all_modules()
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     cfg = merge_common_args(cfg, args)
     cfg = merge_train_args(cfg, args)
     if args.cfg_options is not None:

@@ -17,6 +17,14 @@ from mmvmae.utils.upstream_fixes import (fix_compile_data_preprocessor,
                                          fix_compile_numpy_fields)
 
 
+def load_config(path: str) -> Config:
+    """The config file of a tool's command line; a missing file is a
+    one-line error."""
+    if not osp.isfile(path):
+        raise SystemExit(f'error: no config file at {path}')
+    return Config.fromfile(path)
+
+
 def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Work dir (command line > config > ``./work_dirs/<config name>``) and
     launcher; on machines without CUDA, distributed runs use gloo."""

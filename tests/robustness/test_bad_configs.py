@@ -63,6 +63,18 @@ def test_train_tool_names_an_unknown_type_and_close_matches(tmp_path):
     assert 'did you mean VideoMAEViT' in result.stderr
 
 
+@pytest.mark.parametrize('script', ['train.py', 'test.py'])
+def test_tools_name_a_missing_config_in_one_line(tmp_path, script):
+    ckpt = tmp_path / 'epoch_1.pth'
+    ckpt.write_bytes(b'')
+    result = tool(script, 'configs/nope.py',
+                  *([str(ckpt)] if script == 'test.py' else []),
+                  cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip() == 'error: no config file at ' \
+        'configs/nope.py'
+
+
 def test_test_tool_refuses_code_in_a_checkpoint(tmp_path):
     class Evil:
         def __reduce__(self):
