@@ -5,7 +5,8 @@ Every variant reads the same videos and (same random seed per item) the
 same frames, in one process with one thread (= one dataloader worker),
 alternating variant by variant in each round (each round draws new frames
 and augmentations, the same for all its variants); clips/s are medians over
-rounds, ratios the medians of the per-round ratios.
+rounds, ratios the medians of the per-round ratios, with their middle half
+(quartiles: how much the rounds disagree) and the range of decode-only rates.
 
 - decode-only: ``decord.VideoReader`` on the file + ``get_batch`` of the
   frame indices ``SampleFrames`` draws, nothing else: the limit.
@@ -309,12 +310,22 @@ def report_ms(title: str, times: Dict[str, List[float]]) -> None:
 
 def report(args, videos: List[str], rates: Dict[str, List[float]]) -> None:
     """Median clips/s, and the medians of the per-round ratios (a slow
-    spell of the machine slows every variant of its round alike)."""
+    spell of the machine slows every variant of its round alike) with the
+    middle half of them (how much the rounds disagree)."""
     import decord
 
+    def ratios(name: str, ref: str) -> List[float]:
+        return [a / b for a, b in zip(rates[name], rates[ref])]
+
     def ratio(name: str, ref: str) -> float:
-        return statistics.median(
-            a / b for a, b in zip(rates[name], rates[ref]))
+        return statistics.median(ratios(name, ref))
+
+    def middle_half(name: str) -> str:
+        values = ratios(name, 'decode-only')
+        if len(values) < 2:
+            return '-'
+        low, _, high = statistics.quantiles(values, n=4)
+        return f'{low:.2f}-{high:.2f}'
 
     load = open('/proc/loadavg').read().split()[0]
     print(f'{len(videos)} videos ({", ".join(videos)}), {args.iters} items x '
@@ -322,7 +333,10 @@ def report(args, videos: List[str], rates: Dict[str, List[float]]) -> None:
           f"' ratios); one process, one thread; decord "
           f'{decord.__version__}; load average {load}; freed memory kept '
           f'by malloc: {args.malloc_kept}')
-    print(f'{"variant":<18}{"clips/s":>9}{"/decode-only":>14}{"/x1":>7}')
+    decode = rates['decode-only']
+    print(f'decode-only rounds: {min(decode):.1f}-{max(decode):.1f} clips/s')
+    print(f'{"variant":<18}{"clips/s":>9}{"/decode-only":>14}'
+          f'{"middle half":>13}{"/x1":>7}')
     for name, r in rates.items():
         scale = ''
         if ' x' in name:  # repeated sampling: against one clip a video
@@ -330,7 +344,8 @@ def report(args, videos: List[str], rates: Dict[str, List[float]]) -> None:
             one = f'{base} x1' if f'{base} x1' in rates else base
             scale = f'{ratio(name, one):>7.2f}'
         print(f'{name:<18}{statistics.median(r):>9.2f}'
-              f'{ratio(name, "decode-only"):>14.2f}{scale}')
+              f'{ratio(name, "decode-only"):>14.2f}'
+              f'{middle_half(name):>13}{scale}')
 
 
 if __name__ == '__main__':
