@@ -17,6 +17,10 @@ def test_model_benchmark_runs_every_variant(tmp_path):
         str(out), '--peak-tflops', '2', '--compile-backend', 'eager',
         cwd=tmp_path)
     assert 'time/HF' in result.stdout and 'MFU' in result.stdout
+    # one round: the per-round time ratios span one value
+    hf_row = next(line for line in result.stdout.splitlines()
+                  if line.startswith('HF transformers'))
+    assert '1.00-1.00' in hf_row.split()
     assert 'round 1/1: mmvmae plain' in result.stderr  # progress
     results = json.loads(out.read_text())['results']
     assert set(results) == {'mmvmae plain', 'mmvmae dual', 'mmvmae lean',

@@ -2,10 +2,10 @@
 
 Both models run in this process on the same batch, alternating round by
 round, so the mmvmae/HF ratios hold even on a busy machine (time/HF is the
-median of the per-round ratios). Reported per variant (medians over
-rounds): clips/s, peak memory of one step, counted FLOPs, achieved FLOP/s
-and its ratio to this machine's large-matmul rate (model FLOPs utilisation
-on a GPU).
+median of the per-round ratios, ``rounds`` their lowest and highest).
+Reported per variant (medians over rounds): clips/s, peak memory of one
+step, counted FLOPs, achieved FLOP/s and its ratio to this machine's
+large-matmul rate (model FLOPs utilisation on a GPU).
 
 Methods:
 - FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` on one step (matrix
@@ -554,7 +554,8 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
             ('of matmul', 'matmul_fraction', '.0%')]
     if args.peak_tflops:
         cols.append(('MFU', 'mfu', '.0%'))
-    ratios = [('time/HF', 's_per_step'), ('peak/HF', 'step_peak_mib'),
+    ratios = [('time/HF', 's_per_step'), ('rounds', 'rounds'),
+              ('peak/HF', 'step_peak_mib'),
               ('activ./HF', 'activations_mib')] if hf else []
     def width(title):  # a value never runs into the next column
         return max(len(title), 8) + 2
@@ -564,12 +565,16 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
     for name, r in results.items():
         line = f'{name:<40}' + ''.join(
             f'{r[key]:>{width(title)}{fmt}}' for title, key, fmt in cols)
+        # a slow spell slows its round alike: per-round time ratios
+        per_round = [a / b for a, b in zip(r['times'], hf['times'])] \
+            if hf else []
         for title, key in ratios:
-            if key == 's_per_step':  # a slow spell slows its round alike
-                ratio = statistics.median(
-                    a / b for a, b in zip(r['times'], hf['times']))
-            else:
-                ratio = r[key] / max(hf[key], 1e-9)
+            if key == 'rounds':  # how much the rounds disagree
+                span = f'{min(per_round):.2f}-{max(per_round):.2f}'
+                line += f'{span:>{width(title)}}'
+                continue
+            ratio = statistics.median(per_round) if key == 's_per_step' \
+                else r[key] / max(hf[key], 1e-9)
             line += f'{ratio:>{width(title)}.2f}'
         print(line)
     print('step peak: the most tensor memory a step (forward, backward, '
@@ -578,7 +583,8 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
           'weights + optimizer moments (total peak = state + step peak). '
           'CPU: profiler allocation/free events; CUDA: torch.cuda memory '
           'stats. FLOPs: FlopCounterMode (matmul, conv, attention), '
-          'without recomputation. time/HF: median of the per-round ratios.')
+          'without recomputation. time/HF: median of the per-round ratios; '
+          'rounds: their lowest and highest.')
 
 
 def report_shares(args, results: Dict[str, dict]) -> None:
