@@ -172,11 +172,43 @@ def test_restricted_getattr_refuses_other_lookups(tmp_path):
         torch.load(path)
 
 
+def _patched_functions() -> dict:
+    """Every function the fixes replace, as it is now."""
+    import mmengine.dist.utils as dist_utils
+    from mmaction.datasets.transforms.loading import DecordInit
+    from mmengine._strategy.base import BaseStrategy
+    from mmengine._strategy.deepspeed import DeepSpeedStrategy
+    from mmengine.optim import DefaultOptimWrapperConstructor
+    from mmengine.runner import Runner
+    owners = {Runner: ('scale_lr', 'save_checkpoint', 'resume',
+                       'load_checkpoint'),
+              BaseStrategy: ('_scale_lr', ),
+              DeepSpeedStrategy: ('build_optim_wrapper', ),
+              DecordInit: ('_get_video_reader', ),
+              DefaultOptimWrapperConstructor: ('__call__', ),
+              dist_utils: ('_init_dist_pytorch', '_init_dist_slurm',
+                           '_init_dist_mpi')}
+    return {(owner, name): getattr(owner, name)
+            for owner, names in owners.items() for name in names}
+
+
 def test_fixes_are_idempotent():
+    """Applying the fixes again (a second ``apply_upstream_fixes`` after
+    the once-only flag is reset, as in a re-imported module) wraps nothing
+    twice: each fix checks its own mark."""
+    before = _patched_functions()
+    marks = ('_mmvmae_fixed', '_mmvmae_by_path', '_mmvmae_drops_config',
+             'plain_param_groups')
+    # the fixes did replace them (so the check below compares the fixes'
+    # own functions, not untouched upstream ones)
+    assert sum(any(getattr(f, m, False) for m in marks)
+               for f in before.values()) >= 8
     upstream_fixes._APPLIED = False
     upstream_fixes.apply_upstream_fixes()
-    upstream_fixes.apply_upstream_fixes()
     assert upstream_fixes._APPLIED
+    after = _patched_functions()
+    changed = [key[1] for key in before if after[key] is not before[key]]
+    assert not changed
 
 
 class _RepeatedToyDataset(_ToyDataset):

@@ -1,5 +1,4 @@
 """HF transformers VideoMAE -> mmvmae gives the same numbers, and back."""
-import numpy as np
 import pytest
 import torch
 from convert_helpers import random_mask, randomize_
@@ -151,8 +150,11 @@ def test_zeroed_biases_are_refused(hf, tmp_path):
     with pytest.raises(ConversionError, match='exactly zero'):
         convert_to_mmvmae(str(tmp_path))
     ckpt, _ = convert_to_mmvmae(str(tmp_path), allow_zero_qv_bias=True)
-    assert not np.any([v.abs().sum().item() for k, v in
-                       ckpt['state_dict'].items() if k.endswith('q_bias')])
+    # kept as zero biases, one q and one v bias per layer (not dropped)
+    biases = {k: v for k, v in ckpt['state_dict'].items()
+              if k.endswith(('q_bias', 'v_bias'))}
+    assert len(biases) == 2 * len(ref.videomae.encoder.layer)
+    assert all(not v.any() for v in biases.values())
 
 
 def test_missing_biases_are_refused(hf, tmp_path):
