@@ -64,3 +64,14 @@ def test_demo_tests_and_dumps_pkl_and_csv(trained):
     rows = list(csv.reader(open(out_csv)))
     assert rows and all(len(r) == 8 for r in rows)
     assert {int(r[6]) for r in rows} <= {1, 2, 3}
+    # the logged frame mAP is that of the written detections
+    from mmvmae.evaluation.functional import ava_frame_map
+    notes = cwd / 'data' / 'ava_demo' / 'annotations'
+    expected = ava_frame_map(
+        str(out_csv), str(notes / 'ava_action_list_demo.pbtxt'),
+        str(notes / 'ava_val_demo.csv'),
+        str(notes / 'ava_val_excluded_timestamps_demo.csv'), logger=None)
+    log = proc.stdout + proc.stderr
+    line = [x for x in log.splitlines() if 'mAP/overall' in x][-1]
+    logged = float(line.split('mAP/overall:')[1].split()[0])
+    assert logged == pytest.approx(expected['overall'], abs=1e-4)
