@@ -9,7 +9,8 @@ import mmvmae
 from mmvmae.engine.runner_setup import (build_runner, load_config,
                                         merge_common_args)
 from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
-from mmvmae.utils.config_check import (check_checkpoint_fits,
+from mmvmae.utils.config_check import (CheckpointError,
+                                       check_checkpoint_fits,
                                        exit_on_unknown_type,
                                        load_checkpoint_safely)
 
@@ -68,9 +69,7 @@ def main() -> None:
             check_checkpoint_fits(runner.model, checkpoint, checkpoint_path)
             del checkpoint
             runner.test()
-    except ValueError as error:
-        if not str(error).startswith(('refused to load', checkpoint_path)):
-            raise
+    except CheckpointError as error:
         raise SystemExit(f'error: {error}') from None
 
 

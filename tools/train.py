@@ -2,6 +2,7 @@
 import argparse
 import os
 import os.path as osp
+from typing import Optional
 
 from mmengine.config import Config, DictAction
 
@@ -9,7 +10,9 @@ import mmvmae
 from mmvmae.engine.runner_setup import (build_runner, load_config,
                                         merge_common_args)
 from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
-from mmvmae.utils.config_check import exit_on_unknown_type
+from mmvmae.utils.config_check import (CheckpointError, check_checkpoint_fits,
+                                       exit_on_unknown_type,
+                                       load_checkpoint_safely)
 
 
 def parse_args() -> argparse.Namespace:
@@ -21,6 +24,11 @@ def parse_args() -> argparse.Namespace:
         '--resume', nargs='?', type=str, const='auto',
         help='resume from a checkpoint PATH (a .pth file or a work dir), or '
         'with no value (or "auto") from the latest checkpoint in the work dir')
+    parser.add_argument(
+        '--overwrite', action='store_true',
+        help='start a new run in a work dir that holds the checkpoints of an '
+        'earlier one (they are replaced as this run saves its own); without '
+        'it, such a work dir stops the run')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (fp16 with dynamic '
                         'loss scaling; bf16 configs set it themselves)')
@@ -99,6 +107,37 @@ def resolve_auto_resume(cfg: Config) -> Config:
     return cfg
 
 
+def refuse_to_overwrite(cfg: Config, overwrite: bool = False) -> None:
+    """Stop a run that is not a resume before it replaces the checkpoints
+    an earlier run left in its work dir (unless ``overwrite``)."""
+    work_dir = cfg.work_dir
+    if overwrite or (cfg.get('resume') and cfg.get('load_from')) or \
+            not osp.isdir(work_dir):
+        return
+    earlier = sorted(f for f in os.listdir(work_dir) if f.endswith('.pth'))
+    if earlier or osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+        shown = ', '.join(earlier[:3]) + (', ...' if len(earlier) > 3
+                                          else '') or 'last_checkpoint'
+        raise SystemExit(
+            f'error: work dir {work_dir} holds the checkpoints of an earlier '
+            f'run ({shown}); a new run would replace them. Continue it with '
+            '--resume, train into another --work-dir, or start over there '
+            'with --overwrite')
+
+
+def resume_checkpoint(cfg: Config) -> Optional[dict]:
+    """The checkpoint a resume will read, mapped (shapes only), or None
+    when not resuming from a file; an unreadable or refused file stops the
+    run here, before anything is built."""
+    path = cfg.get('load_from')
+    if not cfg.get('resume') or not path or not osp.isfile(path):
+        return None
+    try:
+        return load_checkpoint_safely(path, mmap=True)
+    except CheckpointError as error:
+        raise SystemExit(f'error: --resume: {error}') from None
+
+
 def refuse_amp_on_cpu(cfg: Config) -> None:
     """mmengine's ``AmpOptimWrapper`` asserts a GPU (CUDA, NPU, MLU or MUSA)
     when it is built; say so before the run starts."""
@@ -120,9 +159,18 @@ def main() -> None:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     resolve_auto_resume(cfg)
+    refuse_to_overwrite(cfg, args.overwrite)
     refuse_amp_on_cpu(cfg)
+    checkpoint = resume_checkpoint(cfg)
     with exit_on_unknown_type(cfg):
         runner = build_runner(cfg)
+        if checkpoint is not None:  # all of it must fit: it is a resume
+            try:
+                check_checkpoint_fits(runner.model, checkpoint,
+                                      cfg.load_from)
+            except CheckpointError as error:
+                raise SystemExit(f'error: --resume: {error}') from None
+            del checkpoint
         runner.train()
 
 

@@ -6,7 +6,6 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
 
 from mmvmae.models.utils.pretrained_loader import (resolve_checkpoint,
@@ -41,9 +40,11 @@ def load_model_weights(model: nn.Module, checkpoint: str) -> str:
     config, or is in another layout (convert it with
     ``tools/convert_checkpoint.py``).
     """
+    from mmvmae.utils.config_check import load_checkpoint_safely
     path = resolve_checkpoint(checkpoint)
-    # weights_only loading (allowlist in mmvmae.utils.upstream_fixes)
-    raw = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    # weights_only loading (allowlist in mmvmae.utils.upstream_fixes); a
+    # refused or unreadable file is a CheckpointError (a ValueError)
+    raw = load_checkpoint_safely(path)
     state = unwrap_state_dict(raw)
     own = model.state_dict()
     missing = [k for k in own if k not in state]

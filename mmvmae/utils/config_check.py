@@ -4,7 +4,7 @@
   mmvmae::model registry" ``KeyError`` into a message naming the config
   fields that use ``X`` and the closest registered names.
 * :func:`load_checkpoint_safely`: ``weights_only`` loading with an error
-  that says why a checkpoint was refused.
+  that says why a checkpoint was refused or could not be read.
 * :func:`check_checkpoint_fits`: a checkpoint must hold exactly the
   model's weights, with the model's shapes (a classifier trained for 400
   classes is not silently dropped when testing a 101-class model, and a
@@ -19,6 +19,11 @@ import re
 from typing import Any, Dict, Iterator, List, Optional
 
 from torch import nn
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: refused, unreadable, or made for
+    another model. The message names the file."""
+
 
 _UNKNOWN = re.compile(r'^(\S+) is not in the (\S+)::(.+?) registry')
 
@@ -159,7 +164,10 @@ def exit_on_unknown_type(cfg: Optional[Dict] = None) -> Iterator[None]:
 
 def load_checkpoint_safely(path: str, mmap: bool = False) -> dict:
     """Load ``path`` with ``weights_only=True`` (plus the mmengine
-    allowlist); a refused file raises ``ValueError`` saying why.
+    allowlist). A file it refuses (objects other than weights, which may
+    run code) or cannot read (empty, truncated, not a PyTorch file) raises
+    :class:`CheckpointError` saying which; a missing file stays an
+    ``OSError``.
 
     ``mmap=True`` (a local file in torch's zip format) maps the tensors
     instead of reading them: enough to check shapes without reading a
@@ -176,12 +184,33 @@ def load_checkpoint_safely(path: str, mmap: bool = False) -> dict:
                 if 'mmap' not in str(error):
                     raise
         return _load_checkpoint(path, map_location='cpu')
+    except OSError:
+        raise
     except pickle.UnpicklingError as error:
-        raise ValueError(
-            f'refused to load checkpoint {path}: it holds objects other than '
-            'weights and training state (weights_only loading); it may run '
-            'code when unpickled. Details: ' + str(error).splitlines()[0]
-        ) from None
+        # torch names what its weights-only unpickler refused
+        why = _first_line(error)
+        if 'Unsupported global' in why or 'Unsupported class' in why:
+            raise CheckpointError(
+                f'refused to load checkpoint {path}: it holds objects other '
+                'than weights and training state (weights_only loading); it '
+                f'may run code when unpickled. Details: {why}') from None
+        raise _unreadable(path, error) from None
+    except Exception as error:  # torch's zip reader, EOF, bad pickle data
+        raise _unreadable(path, error) from None
+
+
+def _first_line(error: Exception) -> str:
+    """The first sentence of ``error`` (of what torch's weights-only
+    unpickler refused, when it was that)."""
+    text = str(error).split('WeightsUnpickler error:')[-1].strip()
+    return (text.splitlines() or [''])[0].split('. ')[0]
+
+
+def _unreadable(path: str, error: Exception) -> CheckpointError:
+    return CheckpointError(
+        f'cannot read checkpoint {path}: not a complete PyTorch checkpoint '
+        f'(empty, truncated or another kind of file; '
+        f'{type(error).__name__}: {_first_line(error)})')
 
 
 def check_checkpoint_fits(model: nn.Module, checkpoint: dict,
@@ -210,8 +239,8 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: dict,
         head = any('cls_head' in line or 'fc_cls' in line for line in bad)
         hint = ' (model.cls_head.num_classes must match the checkpoint)' \
             if head else ''
-        raise ValueError(f'{path} does not fit the model{hint}: ' +
-                         '; '.join(bad[:8]))
+        raise CheckpointError(f'{path} does not fit the model{hint}: ' +
+                              '; '.join(bad[:8]))
     missing = [key for key in own if key not in state]
     unexpected = [key for key in state if key not in own]
     if missing or unexpected:
@@ -220,7 +249,7 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: dict,
                                         missing),
                                        ('weights the model does not have',
                                         unexpected)) if keys]
-        raise ValueError(
+        raise CheckpointError(
             f'{path} does not fit the model of this config: '
             + '; '.join(problems) + '. Use the config the checkpoint was '
             'trained with; convert released or Hugging Face weights with '

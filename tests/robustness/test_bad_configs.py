@@ -181,3 +181,52 @@ def test_unknown_argument_names_the_field_and_close_matches():
     with pytest.raises(TypeError, match='other'):
         with exit_on_unknown_type(cfg):
             raise TypeError("f() got an unexpected keyword argument 'other'")
+
+
+def test_train_tool_keeps_an_earlier_runs_checkpoints(tmp_path):
+    """A new run (not --resume) into a work dir with checkpoints stops
+    before replacing them; --resume with a checkpoint of another model or
+    a corrupt one stops with the reason, before training."""
+    work_dir = tmp_path / 'run'
+    work_dir.mkdir()
+    state = dict(_finetune_model().state_dict())
+    torch.save({'state_dict': state}, work_dir / 'epoch_1.pth')
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_1.pth'))
+    before = (work_dir / 'epoch_1.pth').read_bytes()
+    result = tool('train.py', DEMO_CONFIG, '--work-dir', str(work_dir),
+                  cwd=tmp_path)
+    assert result.returncode != 0
+    assert 'holds the checkpoints of an earlier run (epoch_1.pth)' in \
+        result.stderr and '--overwrite' in result.stderr
+    assert (work_dir / 'epoch_1.pth').read_bytes() == before
+    # resuming the demo pretraining from a fine-tuning checkpoint
+    result = tool('train.py', DEMO_CONFIG, '--work-dir', str(work_dir),
+                  '--resume', cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f'error: --resume: {work_dir / "epoch_1.pth"} does not fit the '
+        'model of this config')
+    (tmp_path / 'broken.pth').write_bytes(before[:len(before) // 2])
+    result = tool('train.py', DEMO_CONFIG, '--work-dir', str(work_dir),
+                  '--resume', str(tmp_path / 'broken.pth'), cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        f'error: --resume: cannot read checkpoint {tmp_path / "broken.pth"}'
+        ': not a complete PyTorch checkpoint (empty, truncated or another '
+        'kind of file; RuntimeError: PytorchStreamReader failed reading zip '
+        'archive: failed finding central directory)')
+    assert (work_dir / 'epoch_1.pth').read_bytes() == before
+
+
+@pytest.mark.parametrize('kind', ['empty', 'truncated', 'text'])
+def test_unreadable_checkpoints_are_named_not_refused(tmp_path, kind):
+    """A corrupt file is "cannot read", not "may run code"."""
+    path = tmp_path / 'ckpt.pth'
+    torch.save({'state_dict': {'w': torch.zeros(100)}}, path)
+    data = {'empty': b'', 'truncated': path.read_bytes()[:200],
+            'text': b'hello, not a checkpoint'}[kind]
+    path.write_bytes(data)
+    for mmap in (False, True):
+        with pytest.raises(ValueError, match=r'cannot read checkpoint .*'
+                           r'not a complete PyTorch checkpoint'):
+            load_checkpoint_safely(str(path), mmap=mmap)
