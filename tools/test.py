@@ -41,6 +41,13 @@ def main() -> None:
     args = parse_args()
     mmvmae.register_all_modules()
     cfg = load_config(args.config)
+    missing = [key for key in ('test_dataloader', 'test_cfg',
+                               'test_evaluator') if not cfg.get(key)]
+    if missing:
+        raise SystemExit(
+            f'error: {args.config} has no {", ".join(missing)}: nothing to '
+            'test (a pretraining config? test the fine-tuned model with its '
+            'fine-tuning or detection config)')
     try:
         checkpoint_path = resolve_checkpoint(args.checkpoint)
     except FileNotFoundError as error:

@@ -12,6 +12,7 @@ from mmengine.runner import Runner
 from mmvmae.datasets.robust_seeding import enable_sample_seeding
 from mmvmae.engine.optimizers.finite_loss_optim_wrapper import \
     use_finite_loss_wrappers
+from mmvmae.utils.config_check import check_blending_classes
 from mmvmae.utils.malloc import keep_freed_memory
 from mmvmae.utils.upstream_fixes import (fix_compile_data_preprocessor,
                                          fix_compile_numpy_fields)
@@ -33,6 +34,9 @@ def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    if osp.exists(cfg.work_dir) and not osp.isdir(cfg.work_dir):
+        raise SystemExit(f'error: work dir {cfg.work_dir} is a file, not a '
+                         'folder (--work-dir)')
     cfg.launcher = args.launcher
     if args.launcher != 'none' and not torch.cuda.is_available():
         env_cfg = cfg.setdefault('env_cfg', {})
@@ -51,9 +55,10 @@ def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def prepare_train_cfg(cfg: Config) -> Config:
     """mmvmae's training defaults, applied in place: optimizer wrappers that
-    stop on a non-finite loss, and ``sample_seeding=True`` turned into the
+    stop on a non-finite loss, ``sample_seeding=True`` turned into the
     per-sample seeded sampler and dataset (``docs/robustness.md``,
-    ``docs/distributed.md``)."""
+    ``docs/distributed.md``), and Mixup / CutMix classes checked against
+    the head's."""
     optim_wrapper = cfg.get('optim_wrapper')
     use_finite_loss_wrappers(optim_wrapper)
     strategy = cfg.get('strategy') or {}
@@ -70,6 +75,7 @@ def prepare_train_cfg(cfg: Config) -> Config:
             'gradient_clipping (docs/distributed.md)')
     if cfg.get('sample_seeding', False):
         enable_sample_seeding(cfg.get('train_dataloader'))
+    check_blending_classes(cfg.get('model'))
     return cfg
 
 

@@ -254,3 +254,28 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: dict,
             + '; '.join(problems) + '. Use the config the checkpoint was '
             'trained with; convert released or Hugging Face weights with '
             'tools/convert_checkpoint.py first.')
+
+
+def check_blending_classes(model_cfg) -> None:
+    """Mixup / CutMix in ``model.data_preprocessor.blending`` make one-hot
+    labels of their own ``num_classes``; unequal to
+    ``model.cls_head.num_classes`` they only fail at the first iteration, as
+    a numpy broadcast error in mmaction2's accuracy. Raise ``ValueError``
+    naming both fields instead."""
+    if not isinstance(model_cfg, dict):
+        return
+    classes = (model_cfg.get('cls_head') or {}).get('num_classes')
+    blending = (model_cfg.get('data_preprocessor') or {}).get('blending')
+    if classes is None or not isinstance(blending, dict):
+        return
+    field = 'model.data_preprocessor.blending'
+    augments = [(f'{field}.augments[{i}]', augment) for i, augment in
+                enumerate(blending.get('augments') or [])] or [(field,
+                                                                 blending)]
+    for name, augment in augments:
+        own = augment.get('num_classes')
+        if own is not None and own != classes:
+            raise ValueError(
+                f"{name} ({augment.get('type')}) has num_classes={own}, "
+                f'model.cls_head.num_classes is {classes}: set both to the '
+                'number of classes')

@@ -230,3 +230,29 @@ def test_unreadable_checkpoints_are_named_not_refused(tmp_path, kind):
         with pytest.raises(ValueError, match=r'cannot read checkpoint .*'
                            r'not a complete PyTorch checkpoint'):
             load_checkpoint_safely(str(path), mmap=mmap)
+
+
+def test_blending_classes_must_match_the_head():
+    from mmvmae.engine.runner_setup import prepare_train_cfg
+    cfg = Config.fromfile(FINETUNE)
+    prepare_train_cfg(cfg)  # the demo's are equal
+    cfg.model.cls_head.num_classes = 7
+    with pytest.raises(ValueError, match=r'blending\.augments\[0\] '
+                       r'\(MixupBlending\) has num_classes=4, '
+                       r'model\.cls_head\.num_classes is 7'):
+        prepare_train_cfg(cfg)
+
+
+def test_tools_name_a_config_without_tests_and_a_file_as_work_dir(tmp_path):
+    ckpt = tmp_path / 'epoch_1.pth'
+    ckpt.write_bytes(b'')
+    result = tool('test.py', DEMO_CONFIG, str(ckpt), cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().startswith(
+        f'error: {DEMO_CONFIG} has no test_dataloader, test_cfg, '
+        'test_evaluator: nothing to test')
+    result = tool('train.py', DEMO_CONFIG, '--work-dir', str(ckpt),
+                  cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip() == (f'error: work dir {ckpt} is a file, '
+                                     'not a folder (--work-dir)')
