@@ -88,7 +88,9 @@ def reconstruct(model: nn.Module,
         video: a video file or frames ``(T, H, W, 3)`` uint8 RGB; one clip
             of the config's ``clip_len``/``frame_interval`` is taken from the
             middle and centre-cropped to the backbone's input size.
-        mask_ratio: fraction of tokens hidden, in (0, 1).
+        mask_ratio: fraction of tokens hidden, in (0, 1); it must hide at
+            least 1 and leave at least 1 token (of each temporal slot for
+            'tube') of the clip's token grid, else ValueError.
         mask_type: 'tube' (VideoMAE) or 'random' (space-time agnostic).
         seed: seed of the mask; None draws a fresh one.
 

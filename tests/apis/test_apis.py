@@ -1,6 +1,9 @@
 """mmvmae.apis on tiny models: checked against mmaction2's own inference,
 manual view averaging, a manual encoder pass and the reconstruction
 formula of the normalised-pixel target."""
+import runpy
+import sys
+
 import decord
 import numpy as np
 import pytest
@@ -10,8 +13,8 @@ from mmengine.dataset import Compose
 
 from mmvmae.apis import (VideoReadError, extract_features,
                          inference_recognizer, init_model, reconstruct)
-from .tiny_models import (SHARED_VIDEOS, save_tiny, tiny_pretrain_cfg,
-                          tiny_recognizer_cfg, write_video)
+from .tiny_models import (REPO_ROOT, SHARED_VIDEOS, save_tiny,
+                          tiny_pretrain_cfg, tiny_recognizer_cfg, write_video)
 
 MEAN = torch.tensor([123.675, 116.28, 103.53]).view(3, 1, 1, 1)
 STD = torch.tensor([58.395, 57.12, 57.375]).view(3, 1, 1, 1)
@@ -223,6 +226,34 @@ def test_clear_errors(recognizer, pretrainer, tmp_path):
     with pytest.raises(ValueError, match='mask_type'):
         reconstruct(pretrainer, np.zeros((8, 64, 64, 3), np.uint8), 0.5,
                     mask_type='block')
+
+
+def test_reconstruct_names_a_mask_ratio_that_masks_nothing(
+        pretrainer, tmp_path, monkeypatch):
+    # 8x8 tokens per slot: 0.01 of 64 (or 0.001 of 256) is 0 masked tokens,
+    # which crashed inside the model (RuntimeError) instead
+    frames = np.zeros((8, 64, 64, 3), np.uint8)
+    with pytest.raises(ValueError, match='TubeMasking: mask_ratio 0.01 '
+                       'masks 0 of the 64 tokens of a temporal slot'):
+        reconstruct(pretrainer, frames, mask_ratio=0.01)
+    with pytest.raises(ValueError, match='mask_ratio 0.001 masks 0 of the '
+                       '256 tokens.*at least 1 masked and 1 visible'):
+        reconstruct(pretrainer, frames, 0.001, mask_type='random')
+    assert reconstruct(pretrainer, frames, 1 / 64).mask.sum() == 4
+    # tools/visualize_reconstruction.py: a one-line error, no traceback
+    config, ckpt = save_tiny(tiny_pretrain_cfg(), tmp_path, 'pre')
+    video = write_video(tmp_path / 'v.mp4', np.zeros((20, 64, 64, 3),
+                                                     np.uint8))
+    monkeypatch.setattr(sys, 'argv', [
+        'visualize_reconstruction.py', str(video), str(config), str(ckpt),
+        '--out', str(tmp_path / 'r.png'), '--mask-ratio', '0.01',
+        '--device', 'cpu'])
+    with pytest.raises(SystemExit, match='^error: TubeMasking: mask_ratio '
+                       '0.01 masks 0 of the 64 tokens'):
+        runpy.run_path(
+            str(REPO_ROOT / 'tools' / 'visualize_reconstruction.py'),
+            run_name='__main__')
+    assert not (tmp_path / 'r.png').exists()
 
 
 def test_real_clip(recognizer, pretrainer, tmp_path):

@@ -113,11 +113,40 @@ def test_bad_mask_ratio(type_, ratio):
         build(type_, mask_ratio=ratio)
 
 
+@pytest.mark.parametrize('type_,ratio,count,unit', [
+    ('TubeMasking', 0.01, 0, 'the 64 tokens of a temporal slot'),
+    ('RandomMasking', 0.001, 0, "the 256 tokens of the clip \\(T', H', W'\\)"),
+], ids=['tube', 'random'])
+def test_mask_ratio_must_leave_masked_and_visible_tokens(type_, ratio, count,
+                                                         unit):
+    # a ratio in (0, 1) can still mask no token of a small grid; that
+    # crashed deep in the model, now it is named up front
+    match = f'{type_}: mask_ratio {ratio} masks {count} of {unit}.*at least 1'
+    with pytest.raises(ValueError, match=match):  # grid known: at build
+        build(type_, mask_ratio=ratio, patch_size=8, input_size=(8, 64, 64))
+    transform = build(type_, mask_ratio=ratio, patch_size=8)
+    with pytest.raises(ValueError, match=match):  # else at first use
+        transform(clip(8, 64, 64))
+
+
+def test_smallest_and_largest_valid_mask_ratio():
+    # 1 masked / 1 visible per slot of an 8x8 grid is fine
+    for ratio, masked in ((1 / 64, 1), (0.99, 63)):
+        mask = build('TubeMasking', mask_ratio=ratio, patch_size=8,
+                     input_size=(8, 64, 64))(clip(8, 64, 64))['mask']
+        assert (mask.reshape(4, 64).sum(1) == masked).all()
+    mask = build('RandomMasking', mask_ratio=0.004, patch_size=8)(clip(
+        8, 64, 64))['mask']
+    assert mask.sum() == 1
+
+
 def test_running_cell_errors():
     with pytest.raises(ValueError, match='only mask_ratio=0.5'):
         build('RunningCellMasking', mask_ratio=0.75)
     with pytest.raises(ValueError, match='even'):
         build('RunningCellMasking')(clip(4, 48, 64))  # 3x4 grid
+    with pytest.raises(ValueError, match='even'):  # grid known: at build
+        build('RunningCellMasking', input_size=(4, 48, 64))
 
 
 def test_grid_errors():

@@ -25,7 +25,9 @@ class BaseMasking(BaseTransform):
     the number of frames when ``clip_len`` is absent), ``(H, W)`` the frame
     size. Place the transform after the last crop/resize and before
     ``FormatShape``. ``input_size=(T, H, W)`` may be given instead; it is then
-    checked against the clip when the clip is available.
+    checked against the clip when the clip is available. :meth:`check_grid`
+    (e.g. ``mask_ratio`` leaving at least 1 masked and 1 visible token) runs
+    at construction when ``input_size`` is given, else on every clip.
 
     The mask is a numpy bool array of shape ``(N,)``, ``N = T'*H'*W'``,
     tokens in ``(t, h, w)`` order, stored under :attr:`output_key`.
@@ -57,8 +59,8 @@ class BaseMasking(BaseTransform):
                     isinstance(v, int) and v > 0 for v in input_size):
                 raise ValueError('input_size must be (frames, height, '
                                  f'width) of positive ints, got {input_size}')
-            self._grid_of(tuple(input_size), 'input_size')
             input_size = tuple(input_size)
+            self.check_grid(self._grid_of(input_size, 'input_size'))
         self.input_size = input_size
 
     def _grid_of(self, size: Tuple[int, int, int],
@@ -115,6 +117,20 @@ class BaseMasking(BaseTransform):
                 '"img_shape" and "clip_len") to infer the token grid; '
                 'place it after decoding and resizing, or give input_size')
         return self._grid_of(clip_size, 'the clip')
+
+    def _num_masked(self, num_tokens: int, unit: str) -> int:
+        """``int(mask_ratio * num_tokens)``; raise unless it leaves at least 1
+        masked and 1 visible of the ``num_tokens`` tokens of ``unit``."""
+        num_masked = int(self.mask_ratio * num_tokens)
+        if not 0 < num_masked < num_tokens:
+            raise ValueError(
+                f'{type(self).__name__}: mask_ratio {self.mask_ratio} masks '
+                f'{num_masked} of the {num_tokens} tokens of {unit}; it must '
+                'leave at least 1 masked and 1 visible')
+        return num_masked
+
+    def check_grid(self, grid: Tuple[int, int, int]) -> None:
+        """Raise ValueError if no valid mask can be drawn on ``grid``."""
 
     def generate(self, grid: Tuple[int, int, int]) -> np.ndarray:
         """Return a bool mask of shape ``(T'*H'*W',)``."""

@@ -18,8 +18,9 @@ class RunningCellMasking(BaseMasking):
 
     The phase (0-3) is drawn per sample with ``np.random``. Writes
     ``results['decoder_mask']``: bool ``(N,)``, True = dropped by the decoder;
-    ``N/2`` tokens are kept. Needs even ``H'`` and ``W'``. See
-    :class:`BaseMasking` for the token grid.
+    ``N/2`` tokens are kept, so every cell has 2 kept and 2 dropped. Needs
+    even ``H'`` and ``W'`` (checked at construction when ``input_size`` is
+    given). See :class:`BaseMasking` for the token grid.
 
     Args:
         mask_ratio: only 0.5 (2 of 4 per cell) is supported. Defaults to 0.5.
@@ -38,12 +39,16 @@ class RunningCellMasking(BaseMasking):
         """Dropped positions of a 2x2 cell at a temporal slot, ``(2, 2)``."""
         return np.roll(_CELL_PATTERN, (phase + slot) % 4).reshape(2, 2)
 
-    def generate(self, grid: Tuple[int, int, int]) -> np.ndarray:
-        num_slots, height, width = grid
+    def check_grid(self, grid: Tuple[int, int, int]) -> None:
+        _, height, width = grid
         if height % 2 or width % 2:
             raise ValueError(
                 'RunningCellMasking needs an even token grid height and '
                 f"width, got (H', W')=({height}, {width})")
+
+    def generate(self, grid: Tuple[int, int, int]) -> np.ndarray:
+        self.check_grid(grid)
+        num_slots, height, width = grid
         phase = np.random.randint(4)
         mask = np.stack([
             np.tile(self.cell_pattern(t, phase), (height // 2, width // 2))
