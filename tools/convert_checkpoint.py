@@ -27,8 +27,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--to', dest='dst_format', default='mmvmae',
                         choices=('mmvmae', 'hf'))
     parser.add_argument('--num-heads', type=int,
-                        help='encoder heads, if the width is not one of the '
-                        'released models (the weights do not tell)')
+                        help='encoder heads, if the source does not state '
+                        'them (the weights do not tell; original layouts: '
+                        'the releases of that width by default); a value '
+                        'that contradicts config.json or meta.arch / '
+                        'meta.cfg is an error')
     parser.add_argument('--decoder-num-heads', type=int,
                         help='decoder heads, likewise')
     parser.add_argument('--layer-norm-eps', type=float,

@@ -4,7 +4,8 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from .arch import infer_arch
+from .arch import DECODER_HEADS, ENCODER_HEADS, count_blocks, infer_arch
+from .config_text import arch_from_cfg
 from .detect import detect_format, load_source
 from .hf_export import export_hf
 from .huggingface import hf_heads, hf_to_mmvmae
@@ -50,27 +51,33 @@ def convert_to_mmvmae(src: str,
                               f'{src} are in the {detected} layout')
     report = ConversionReport()
     settings: Dict = {}
+    # head counts the source states: (value, source, field) per part
+    stated = dict(encoder=(None, '', ''), decoder=(None, '', ''))
     if detected == 'videomae':
         renamed, settings = original_to_mmvmae(state, report)
+        _note_release_heads(renamed, num_heads, decoder_num_heads, report)
     elif detected == 'mmaction2':
         renamed, settings = mmaction2_to_mmvmae(state, report)
     elif detected == 'hf':
         renamed, settings = hf_to_mmvmae(state, report, hf_cfg)
         cfg_heads, cfg_dec_heads = hf_heads(hf_cfg)
-        num_heads = num_heads or cfg_heads
-        decoder_num_heads = decoder_num_heads or cfg_dec_heads
+        where = f'the config.json of {src}'
+        stated = dict(encoder=(cfg_heads, where, 'num_attention_heads'),
+                      decoder=(cfg_dec_heads, where,
+                               'decoder_num_attention_heads'))
     else:
         renamed = dict(state)
         for key in list(renamed):
             report.map(key, key)
-        old = meta.get('arch', {}) if isinstance(meta, dict) else {}
+        old, where = _mmvmae_arch(meta, renamed, report)
         settings = {k: old[k] for k in _META_SETTINGS if k in old}
-        num_heads = num_heads or old.get('num_heads')
-        decoder_num_heads = decoder_num_heads or \
-            (old.get('decoder') or {}).get('num_heads')
-        if not old:
-            report.note('no meta.arch in the checkpoint: LayerNorm eps 1e-6 '
-                        'assumed')
+        stated = dict(encoder=(old.get('num_heads'), where, 'num_heads'),
+                      decoder=((old.get('decoder') or {}).get('num_heads'),
+                               where, 'decoder.num_heads'))
+    num_heads = _agree(num_heads, '--num-heads', *stated['encoder'])
+    if 'neck.encoder_to_decoder.weight' in renamed:
+        decoder_num_heads = _agree(decoder_num_heads, '--decoder-num-heads',
+                                   *stated['decoder'])
     arch = infer_arch(renamed, num_heads, decoder_num_heads)
     arch.update(_settings(arch, settings, layer_norm_eps, img_size,
                           num_frames, report))
@@ -81,6 +88,80 @@ def convert_to_mmvmae(src: str,
     meta_out = dict(arch=arch, config=model_config(arch),
                     conversion=dict(report.to_meta(), source=str(src)))
     return dict(state_dict=renamed, meta=meta_out), report
+
+
+def _note_release_heads(state: Dict[str, torch.Tensor],
+                        num_heads: Optional[int],
+                        decoder_num_heads: Optional[int],
+                        report: ConversionReport) -> None:
+    """Original-layout files state no head count: the releases' count for
+    the width is the default; a different ``--num-heads`` (a model trained
+    with other heads) wins, with a note."""
+    for key, given, table, what in (
+            ('backbone.patch_embed.proj.weight', num_heads, ENCODER_HEADS,
+             '--num-heads'),
+            ('neck.encoder_to_decoder.weight', decoder_num_heads,
+             DECODER_HEADS, '--decoder-num-heads')):
+        weight = state.get(key)
+        width = weight.shape[0] if weight is not None and weight.dim() else 0
+        usual = table.get(width)
+        if given is not None and usual is not None and given != usual:
+            report.note(f'{what} {given}: the VideoMAE / V2 releases of '
+                        f'width {width} use {usual} (the file states none)')
+
+
+def _mmvmae_arch(meta: Dict, state: Dict[str, torch.Tensor],
+                 report: ConversionReport) -> Tuple[Dict, str]:
+    """``(arch, where from)``: ``meta.arch`` of a converted checkpoint, else
+    what the training config text ``meta.cfg`` states (parsed, never
+    executed)."""
+    meta = meta if isinstance(meta, dict) else {}
+    if isinstance(meta.get('arch'), dict) and meta['arch']:
+        return meta['arch'], "the checkpoint's meta.arch"
+    arch = arch_from_cfg(meta['cfg']) if 'cfg' in meta else None
+    if not arch:
+        report.note('no meta.arch in the checkpoint' + (
+            ' and no VideoMAEViT model with literal values in its meta.cfg'
+            if 'cfg' in meta else '') + ': LayerNorm eps 1e-6 assumed')
+        return {}, ''
+    _check_cfg_arch(arch, state)
+    report.note('no meta.arch in the checkpoint: heads, input size and '
+                'LayerNorm eps read from the model config in meta.cfg '
+                '(parsed, not executed)')
+    return arch, "the model config in the checkpoint's meta.cfg"
+
+
+def _check_cfg_arch(cfg_arch: Dict, state: Dict[str, torch.Tensor]) -> None:
+    """The training config must describe these weights."""
+    proj = state.get('backbone.patch_embed.proj.weight')
+    dec = state.get('neck.encoder_to_decoder.weight')
+    if proj is None or proj.dim() != 5:
+        return  # infer_arch says what is wrong
+    weights = {'embed_dims': proj.shape[0],
+               'depth': count_blocks(state, 'backbone.')}
+    if dec is not None and cfg_arch.get('decoder'):
+        weights.update({'decoder.embed_dims': dec.shape[0],
+                        'decoder.depth': count_blocks(state, 'neck.')})
+    cfg = dict(cfg_arch, **{f'decoder.{k}': v for k, v in
+                            (cfg_arch.get('decoder') or {}).items()})
+    wrong = {k: (cfg[k], v) for k, v in weights.items()
+             if k in cfg and cfg[k] != v}
+    if wrong:
+        raise ConversionError(
+            "the model config in the checkpoint's meta.cfg disagrees with "
+            f'the weights (config, weights): {wrong}')
+
+
+def _agree(given: Optional[int], option: str, known: Optional[int],
+           source: str, field: str) -> Optional[int]:
+    """The head count the source states; ``given`` must not contradict it."""
+    if known is None:
+        return given
+    if given is not None and given != known:
+        raise ConversionError(
+            f'{option} {given} contradicts {source} ({field}={known}); omit '
+            f'{option} or pass {known}')
+    return known
 
 
 def _settings(arch: Dict, settings: Dict, layer_norm_eps: Optional[float],
