@@ -4,13 +4,21 @@
 
 INPUT is a folder (searched recursively for video files) or a list file
 (first column = path, relative to ``--data-root``, default: the list's
-folder). ``DIR/<relative path>.npy`` mirrors the input layout. Resumable:
-videos whose .npy exists are skipped (files are written atomically).
+folder; absolute paths must lie inside that root too, else the run is
+refused). ``DIR/<path under the root, without extension>.npy`` mirrors the
+input layout; videos that would share a .npy (``a.mp4`` and ``a.avi``) are
+refused before anything runs. Resumable: videos whose .npy exists are
+skipped (files are written atomically). ``DIR/extract_features.json``
+records what makes the features (config, checkpoint, options); a run with
+other ones into the same DIR is refused. A DIR of an older version (.npy
+files, no such record) is resumed with a warning and gets the record.
 Unreadable videos are reported and listed in ``DIR/failed.txt``; the exit
 status is then 1. A video that crashed the process (a decoder segfault) is
 skipped, and listed, by the next run.
 """
 import argparse
+import hashlib
+import json
 import os
 import os.path as osp
 import sys
@@ -21,6 +29,14 @@ from mmengine.config import DictAction
 
 VIDEO_EXTS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.flv',
               '.mpg', '.mpeg')
+MANIFEST = 'extract_features.json'
+# what a later run into the same --out-dir must match: shown name -> fields
+# (the config and checkpoint paths are only shown: a copy is the same model)
+COMPARED = {'config': ('config_hash', ),
+            'checkpoint': ('checkpoint_size', 'checkpoint_hash'),
+            'cfg_options': ('cfg_options', ), 'views': ('views', ),
+            'average_views': ('average_views', ), 'fp16': ('fp16', )}
+MIB = 1 << 20
 
 
 def parse_args() -> argparse.Namespace:
@@ -30,9 +46,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='recognizer or pretraining config')
     parser.add_argument('checkpoint', help='checkpoint file or work dir')
     parser.add_argument('--out-dir', required=True,
-                        help='where the .npy files go')
+                        help=f'where the .npy files go; {MANIFEST} there '
+                        'records the config, checkpoint and options, and a '
+                        'run with other ones into it is refused')
     parser.add_argument('--data-root', help='folder the paths of a list '
-                        "file are relative to (default: the list's folder)")
+                        "file are relative to (default: the list's folder); "
+                        'absolute paths must lie inside it too')
     parser.add_argument(
         '--views', choices=('single', 'test'), default='single',
         help="'single': one centre clip and crop (default); 'test': every "
@@ -61,13 +80,91 @@ def list_videos(source: str,
     if not osp.isfile(source):
         raise FileNotFoundError(f'input: no folder or list file at {source}')
     root = data_root if data_root is not None else osp.dirname(source)
-    videos = []
+    videos, outside = [], []
     with open(source, encoding='utf-8') as f:
         for line in f:
             if line.strip():
-                rel = line.split()[0]
-                videos.append((osp.join(root, rel), rel))
+                entry = line.split()[0]
+                path = osp.join(root, entry)
+                rel = osp.relpath(path, root or '.')  # absolute ones too
+                if rel == osp.pardir or rel.startswith(osp.pardir + osp.sep):
+                    outside.append(entry)
+                videos.append((path, rel))
+    if outside:  # their .npy would land outside --out-dir
+        raise ValueError(
+            f'input: {len(outside)} entries of {source} lie outside '
+            f"{osp.abspath(root)} (--data-root, default: the list's folder): "
+            f'{", ".join(outside[:5])}; pass a --data-root that holds them')
     return videos
+
+
+def run_manifest(args: argparse.Namespace) -> dict:
+    """What makes this run's features: the config (resolved), the
+    checkpoint (size and a hash of its first and last MiB: a zip checkpoint
+    ends with every entry's CRC) and the options."""
+    from mmengine.config import Config
+
+    from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
+    cfg = Config.fromfile(args.config)
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    size, digest = None, checkpoint  # a URL: its name
+    if '://' not in checkpoint:
+        checkpoint = osp.abspath(checkpoint)
+        size, sha = osp.getsize(checkpoint), hashlib.sha256()
+        with open(checkpoint, 'rb') as f:
+            sha.update(f.read(MIB))
+            f.seek(max(size - MIB, MIB))
+            sha.update(f.read())
+        digest = sha.hexdigest()
+    manifest = dict(
+        config=osp.abspath(args.config),
+        config_hash=hashlib.sha256(json.dumps(
+            cfg.to_dict(), sort_keys=True, default=str).encode()).hexdigest(),
+        checkpoint=checkpoint, checkpoint_size=size, checkpoint_hash=digest,
+        cfg_options=args.cfg_options, views=args.views,
+        average_views=args.average_views, fp16=args.fp16)
+    return json.loads(json.dumps(manifest, default=str))  # as read back
+
+
+def check_manifest(out_dir: str, manifest: dict, done: int) -> None:
+    """Exit if ``out_dir`` holds features of another config, checkpoint or
+    options; warn if it has some but no manifest (an older version's)."""
+    path = osp.join(out_dir, MANIFEST)
+    if not osp.isfile(path):
+        if done:
+            print(f'warning: {out_dir} has {done} of the .npy files but no '
+                  f'{MANIFEST} (an older version wrote them?): assuming '
+                  'they come from this config, checkpoint and options',
+                  file=sys.stderr, flush=True)
+        return
+    try:
+        with open(path, encoding='utf-8') as f:
+            old = dict(json.load(f))
+    except (OSError, TypeError, ValueError) as err:
+        sys.exit(f'error: {path} is unreadable ({err}); use another '
+                 f'--out-dir, or delete {out_dir} to start over')
+    differ = []
+    for name, keys in COMPARED.items():
+        if any(old.get(key) != manifest[key] for key in keys):
+            was, now = old.get(name), manifest[name]
+            differ.append(f'{name} {now!r} (contents changed)' if was == now
+                          else f'{name} (was {was!r}, now {now!r})')
+    if differ:
+        sys.exit(f'error: --out-dir {out_dir} holds features of another run '
+                 f'({path} differs in: {"; ".join(differ)}); use another '
+                 f'--out-dir, or delete {out_dir} to start over')
+
+
+def save_manifest(out_dir: str, manifest: dict) -> None:
+    """Write ``out_dir``'s manifest unless it has one (atomically)."""
+    path = osp.join(out_dir, MANIFEST)
+    if osp.isfile(path):
+        return
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        json.dump(manifest, f, indent=2)
+    os.replace(tmp, path)
 
 
 def save_atomic(path: str, array: np.ndarray) -> None:
@@ -81,17 +178,36 @@ def main() -> None:
     args = parse_args()
     try:
         videos = list_videos(args.input, args.data_root)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
     if not videos:
         sys.exit(f'error: input: no videos ({", ".join(VIDEO_EXTS)}) in '
                  f'{args.input}')
-    todo = [(path, osp.join(args.out_dir, osp.splitext(rel)[0] + '.npy'))
-            for path, rel in videos]
-    todo = [(path, out) for path, out in todo if not osp.isfile(out)]
-    print(f'{len(videos)} videos, {len(videos) - len(todo)} already done, '
+    outputs = {}  # .npy -> the videos saved to it (a video listed twice: 1)
+    for path, rel in videos:
+        sources = outputs.setdefault(
+            osp.join(args.out_dir, osp.splitext(rel)[0] + '.npy'), [])
+        if osp.normpath(path) not in map(osp.normpath, sources):
+            sources.append(path)
+    clashes = [f'{out} <- {", ".join(paths)}'
+               for out, paths in outputs.items() if len(paths) > 1]
+    if clashes:
+        sys.exit(f'error: {len(clashes)} .npy file(s) would hold several '
+                 'videos (same path but for the extension); rename them or '
+                 'extract them into separate --out-dirs:\n'
+                 + '\n'.join(clashes[:5]))
+    todo = [(paths[0], out) for out, paths in outputs.items()
+            if not osp.isfile(out)]
+    done = len(outputs) - len(todo)
+    try:
+        manifest = run_manifest(args)
+    except (FileNotFoundError, ValueError, TypeError) as err:
+        sys.exit(f'error: {err}')
+    check_manifest(args.out_dir, manifest, done)
+    print(f'{len(outputs)} videos, {done} already done, '
           f'{len(todo)} to extract into {args.out_dir}', flush=True)
     if not todo:
+        save_manifest(args.out_dir, manifest)
         return
     from mmengine.utils import ProgressBar
 
@@ -105,6 +221,7 @@ def main() -> None:
             test_pipeline_cfg(model.cfg)  # fail now, not once per video
     except (FileNotFoundError, ValueError, TypeError) as err:
         sys.exit(f'error: {err}')
+    save_manifest(args.out_dir, manifest)  # once the model is known good
     # the video being read; left behind when a decoder crash kills the
     # process, so a re-run skips that video instead of crashing again
     marker = osp.join(args.out_dir, '.in_progress')
