@@ -144,12 +144,19 @@ def _check_cfg_arch(cfg_arch: Dict, state: Dict[str, torch.Tensor]) -> None:
                         'decoder.depth': count_blocks(state, 'neck.')})
     cfg = dict(cfg_arch, **{f'decoder.{k}': v for k, v in
                             (cfg_arch.get('decoder') or {}).items()})
-    wrong = {k: (cfg[k], v) for k, v in weights.items()
-             if k in cfg and cfg[k] != v}
+    refuse_disagreement(cfg, weights,
+                        "the model config in the checkpoint's meta.cfg")
+
+
+def refuse_disagreement(stated: Dict, weights: Dict, what: str,
+                        hint: str = '') -> None:
+    """``ConversionError`` if a config (``what``) states a value other than
+    the weights show, for any key of ``weights``."""
+    wrong = {k: (stated[k], v) for k, v in weights.items()
+             if k in stated and stated[k] != v}
     if wrong:
-        raise ConversionError(
-            "the model config in the checkpoint's meta.cfg disagrees with "
-            f'the weights (config, weights): {wrong}')
+        raise ConversionError(f'{what} disagrees with the weights (config, '
+                              f'weights): {wrong}{hint}')
 
 
 def _agree(given: Optional[int], option: str, known: Optional[int],
@@ -208,12 +215,8 @@ def _check_hf_config(hf_cfg: Optional[Dict], arch: Dict) -> None:
                   use_mean_pooling=arch['out_type'] == 'avg')
     if arch['num_classes'] is None:
         checks.pop('use_mean_pooling')  # VideoMAEForPreTraining ignores it
-    wrong = {k: (hf_cfg[k], v) for k, v in checks.items()
-             if k in hf_cfg and hf_cfg[k] != v}
-    if wrong:
-        raise ConversionError(
-            'config.json disagrees with the weights (config, weights): '
-            f'{wrong}; for qv_bias this means the q/v biases are missing')
+    refuse_disagreement(hf_cfg, checks, 'config.json',
+                        '; for qv_bias this means the q/v biases are missing')
 
 
 def check_qv_biases(src: Dict[str, torch.Tensor], out: Dict[str, torch.Tensor],
