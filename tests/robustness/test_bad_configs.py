@@ -1,5 +1,6 @@
 """Bad config values and checkpoints fail at build time with errors that
 name the field and the allowed values."""
+import runpy
 import subprocess
 import sys
 
@@ -15,6 +16,15 @@ from .tests_paths import DEMO_CONFIG, REPO_ROOT
 FINETUNE = str(REPO_ROOT / 'configs' / 'finetune' /
                'videomae_vit-tiny_demo-finetune.py')
 TINY = dict(embed_dims=32, depth=1, num_heads=2, mlp_ratio=4, patch_size=8)
+
+
+def exit_message(monkeypatch, script, *args) -> str:
+    """Run ``tools/<script>`` in this process (no interpreter start-up) up
+    to the ``SystemExit`` it must raise; its message."""
+    monkeypatch.setattr(sys, 'argv', [script, *args])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_path(str(REPO_ROOT / 'tools' / script), run_name='__main__')
+    return str(info.value)
 
 
 def tool(script, *args, cwd):
@@ -64,15 +74,13 @@ def test_train_tool_names_an_unknown_type_and_close_matches(tmp_path):
 
 
 @pytest.mark.parametrize('script', ['train.py', 'test.py'])
-def test_tools_name_a_missing_config_in_one_line(tmp_path, script):
+def test_tools_name_a_missing_config_in_one_line(tmp_path, script,
+                                                 monkeypatch):
     ckpt = tmp_path / 'epoch_1.pth'
     ckpt.write_bytes(b'')
-    result = tool(script, 'configs/nope.py',
-                  *([str(ckpt)] if script == 'test.py' else []),
-                  cwd=tmp_path)
-    assert result.returncode != 0
-    assert result.stderr.strip() == 'error: no config file at ' \
-        'configs/nope.py'
+    assert exit_message(monkeypatch, script, 'configs/nope.py', *(
+        [str(ckpt)] if script == 'test.py' else [])) == \
+        'error: no config file at configs/nope.py'
 
 
 def test_test_tool_refuses_code_in_a_checkpoint(tmp_path):
@@ -183,7 +191,8 @@ def test_unknown_argument_names_the_field_and_close_matches():
             raise TypeError("f() got an unexpected keyword argument 'other'")
 
 
-def test_train_tool_keeps_an_earlier_runs_checkpoints(tmp_path):
+def test_train_tool_keeps_an_earlier_runs_checkpoints(tmp_path,
+                                                      monkeypatch):
     """A new run (not --resume) into a work dir with checkpoints stops
     before replacing them; --resume with a checkpoint of another model or
     a corrupt one stops with the reason, before training."""
@@ -193,11 +202,10 @@ def test_train_tool_keeps_an_earlier_runs_checkpoints(tmp_path):
     torch.save({'state_dict': state}, work_dir / 'epoch_1.pth')
     (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_1.pth'))
     before = (work_dir / 'epoch_1.pth').read_bytes()
-    result = tool('train.py', DEMO_CONFIG, '--work-dir', str(work_dir),
-                  cwd=tmp_path)
-    assert result.returncode != 0
+    message = exit_message(monkeypatch, 'train.py', DEMO_CONFIG,
+                           '--work-dir', str(work_dir))
     assert 'holds the checkpoints of an earlier run (epoch_1.pth)' in \
-        result.stderr and '--overwrite' in result.stderr
+        message and '--overwrite' in message
     assert (work_dir / 'epoch_1.pth').read_bytes() == before
     # resuming the demo pretraining from a fine-tuning checkpoint
     result = tool('train.py', DEMO_CONFIG, '--work-dir', str(work_dir),
@@ -207,10 +215,9 @@ def test_train_tool_keeps_an_earlier_runs_checkpoints(tmp_path):
         f'error: --resume: {work_dir / "epoch_1.pth"} does not fit the '
         'model of this config')
     (tmp_path / 'broken.pth').write_bytes(before[:len(before) // 2])
-    result = tool('train.py', DEMO_CONFIG, '--work-dir', str(work_dir),
-                  '--resume', str(tmp_path / 'broken.pth'), cwd=tmp_path)
-    assert result.returncode != 0
-    assert result.stderr.strip() == (
+    assert exit_message(monkeypatch, 'train.py', DEMO_CONFIG, '--work-dir',
+                        str(work_dir), '--resume',
+                        str(tmp_path / 'broken.pth')) == (
         f'error: --resume: cannot read checkpoint {tmp_path / "broken.pth"}'
         ': not a complete PyTorch checkpoint (empty, truncated or another '
         'kind of file; RuntimeError: PytorchStreamReader failed reading zip '
@@ -243,16 +250,14 @@ def test_blending_classes_must_match_the_head():
         prepare_train_cfg(cfg)
 
 
-def test_tools_name_a_config_without_tests_and_a_file_as_work_dir(tmp_path):
+def test_tools_name_a_config_without_tests_and_a_file_as_work_dir(
+        tmp_path, monkeypatch):
     ckpt = tmp_path / 'epoch_1.pth'
     ckpt.write_bytes(b'')
-    result = tool('test.py', DEMO_CONFIG, str(ckpt), cwd=tmp_path)
-    assert result.returncode != 0
-    assert result.stderr.strip().startswith(
+    assert exit_message(monkeypatch, 'test.py', DEMO_CONFIG,
+                        str(ckpt)).startswith(
         f'error: {DEMO_CONFIG} has no test_dataloader, test_cfg, '
         'test_evaluator: nothing to test')
-    result = tool('train.py', DEMO_CONFIG, '--work-dir', str(ckpt),
-                  cwd=tmp_path)
-    assert result.returncode != 0
-    assert result.stderr.strip() == (f'error: work dir {ckpt} is a file, '
-                                     'not a folder (--work-dir)')
+    assert exit_message(monkeypatch, 'train.py', DEMO_CONFIG, '--work-dir',
+                        str(ckpt)) == (f'error: work dir {ckpt} is a file, '
+                                       'not a folder (--work-dir)')
