@@ -63,6 +63,13 @@ def check_video_file(path: str) -> int:
 def check_frames(
         frames: Union[np.ndarray, Sequence[np.ndarray]]) -> np.ndarray:
     """Frames as a ``(T, H, W, 3)`` uint8 RGB array, or ``ValueError``."""
+    if frames is None or (isinstance(frames, (list, tuple)) and any(
+            isinstance(f, (str, bytes)) or hasattr(f, '__fspath__')
+            for f in frames)):
+        raise ValueError('video: one video per call, as a file path or '
+                         '(T, H, W, 3) uint8 RGB frames; got '
+                         f'{type(frames).__name__}'
+                         + (' of paths' if frames is not None else ''))
     array = np.asarray(frames)
     if array.ndim != 4 or array.shape[-1] != 3 or array.shape[0] < 1:
         raise ValueError('video: an array of frames must have shape (T, H, '

@@ -214,6 +214,12 @@ def test_clear_errors(recognizer, pretrainer, tmp_path):
         inference_recognizer(recognizer, np.zeros((4, 8, 8, 3), np.float32))
     with pytest.raises(ValueError, match=r'\(T, H, W, 3\)'):
         inference_recognizer(recognizer, np.zeros((4, 8, 8), np.uint8))
+    # several videos in one call, or none: named as such
+    with pytest.raises(ValueError, match='one video per call.*got list of '
+                       'paths'):
+        inference_recognizer(recognizer, [str(tmp_path / 'a.mp4')] * 2)
+    with pytest.raises(ValueError, match='one video per call.*got NoneType$'):
+        inference_recognizer(recognizer, None)
     with pytest.raises(TypeError, match='pretraining model'):
         reconstruct(recognizer, np.zeros((8, 64, 64, 3), np.uint8))
     with pytest.raises(TypeError, match='needs a recognizer'):
