@@ -35,32 +35,17 @@ def load_model_weights(model: nn.Module, checkpoint: str) -> str:
     """Load every weight of ``model`` from ``checkpoint`` (a file, URL or
     a work dir with ``last_checkpoint``); returns the resolved path.
 
-    Raises ``ValueError`` when the checkpoint does not fit the model exactly
-    (missing, extra or differently shaped weights): it was made for another
-    config, or is in another layout (convert it with
-    ``tools/convert_checkpoint.py``).
+    Raises ``CheckpointError`` (a ``ValueError``) when the file is refused
+    or unreadable, or does not fit the model exactly (missing, extra or
+    differently shaped weights): it was made for another config, or is in
+    another layout (convert it with ``tools/convert_checkpoint.py``).
     """
-    from mmvmae.utils.config_check import load_checkpoint_safely
+    from mmvmae.utils.config_check import (check_checkpoint_fits,
+                                           load_checkpoint_safely)
     path = resolve_checkpoint(checkpoint)
-    # weights_only loading (allowlist in mmvmae.utils.upstream_fixes); a
-    # refused or unreadable file is a CheckpointError (a ValueError)
-    raw = load_checkpoint_safely(path)
-    state = unwrap_state_dict(raw)
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [f'{k}: checkpoint {tuple(state[k].shape)} vs model '
-                  f'{tuple(own[k].shape)}' for k in own
-                  if k in state and state[k].shape != own[k].shape]
-    problems = [f'{len(keys)} {what} (e.g. {keys[:3]})' for what, keys in (
-        ('missing', missing), ('unexpected', unexpected),
-        ('shape mismatches', mismatched)) if keys]
-    if problems:
-        raise ValueError(
-            f'checkpoint {path} does not fit the model of this config: '
-            + '; '.join(problems) + '. Use the config the checkpoint was '
-            'trained with; convert released checkpoints with '
-            'tools/convert_checkpoint.py.')
+    # weights_only loading (allowlist in mmvmae.utils.upstream_fixes)
+    state = unwrap_state_dict(load_checkpoint_safely(path))
+    check_checkpoint_fits(model, dict(state_dict=state), f'checkpoint {path}')
     model.load_state_dict(state, strict=True)
     return path
 

@@ -236,7 +236,8 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: dict,
         and tuple(value.shape) != tuple(own[key].shape)
     ]
     if bad:
-        head = any('cls_head' in line or 'fc_cls' in line for line in bad)
+        # only the classifier differs: a head for another number of classes
+        head = all('cls_head' in line or 'fc_cls' in line for line in bad)
         hint = ' (model.cls_head.num_classes must match the checkpoint)' \
             if head else ''
         raise CheckpointError(f'{path} does not fit the model{hint}: ' +

@@ -55,7 +55,10 @@ def test_init_model_rejects_checkpoint_of_other_config(tmp_path):
     wider = tiny_recognizer_cfg()
     wider.model.backbone.arch.embed_dims = 64
     wider.model.cls_head.in_channels = 64
-    with pytest.raises(ValueError, match='does not fit.*shape mismatches'):
+    # the whole width differs: no num_classes hint
+    with pytest.raises(ValueError, match=r'rec\.pth does not fit the model: '
+                       r'backbone\..*: checkpoint \(32, .*\) vs model '
+                       r'\(64, '):
         init_model(wider, str(ckpt), device='cpu')
     with pytest.raises(FileNotFoundError, match='no file or work dir'):
         init_model(wider, str(tmp_path / 'missing.pth'), device='cpu')
