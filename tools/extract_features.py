@@ -98,10 +98,11 @@ def list_videos(source: str,
     return videos
 
 
-def run_manifest(args: argparse.Namespace) -> dict:
+def run_manifest(args: argparse.Namespace):
     """What makes this run's features: the config (resolved), the
     checkpoint (size and a hash of its first and last MiB: a zip checkpoint
-    ends with every entry's CRC) and the options."""
+    ends with every entry's CRC) and the options; and the loaded config
+    (for the model, so it is read once)."""
     from mmengine.config import Config
 
     from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
@@ -123,7 +124,7 @@ def run_manifest(args: argparse.Namespace) -> dict:
         checkpoint=checkpoint, checkpoint_size=size, checkpoint_hash=digest,
         cfg_options=args.cfg_options, views=args.views,
         average_views=args.average_views, fp16=args.fp16)
-    return json.loads(json.dumps(manifest, default=str))  # as read back
+    return json.loads(json.dumps(manifest, default=str)), cfg  # as read
 
 
 def check_manifest(out_dir: str, manifest: dict, done: int) -> None:
@@ -200,7 +201,7 @@ def main() -> None:
             if not osp.isfile(out)]
     done = len(outputs) - len(todo)
     try:
-        manifest = run_manifest(args)
+        manifest, cfg = run_manifest(args)
     except (FileNotFoundError, ValueError, TypeError) as err:
         sys.exit(f'error: {err}')
     check_manifest(args.out_dir, manifest, done)
@@ -215,7 +216,7 @@ def main() -> None:
     from mmvmae.apis.video_input import test_pipeline_cfg
     from mmvmae.utils.batch_jobs import exit_on_failures
     try:
-        model = init_model(args.config, args.checkpoint, args.device,
+        model = init_model(cfg, args.checkpoint, args.device,
                            args.cfg_options)
         if args.views == 'test':
             test_pipeline_cfg(model.cfg)  # fail now, not once per video

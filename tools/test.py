@@ -6,13 +6,10 @@ import os.path as osp
 from mmengine.config import DictAction
 
 import mmvmae
-from mmvmae.engine.runner_setup import (build_runner, load_config,
+from mmvmae.engine.runner_setup import (build_runner_for, load_config,
                                         merge_common_args)
 from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
-from mmvmae.utils.config_check import (CheckpointError,
-                                       check_checkpoint_fits,
-                                       exit_on_unknown_type,
-                                       load_checkpoint_safely)
+from mmvmae.utils.config_check import exit_on_unknown_type
 
 
 def parse_args() -> argparse.Namespace:
@@ -68,16 +65,8 @@ def main() -> None:
             cfg.test_evaluator = [evaluator, dump_metric]
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    try:
-        with exit_on_unknown_type(cfg):
-            # shapes only: the tensors are mapped, the runner reads them
-            checkpoint = load_checkpoint_safely(checkpoint_path, mmap=True)
-            runner = build_runner(cfg)
-            check_checkpoint_fits(runner.model, checkpoint, checkpoint_path)
-            del checkpoint
-            runner.test()
-    except CheckpointError as error:
-        raise SystemExit(f'error: {error}') from None
+    with exit_on_unknown_type(cfg):
+        build_runner_for(cfg, checkpoint_path).test()
 
 
 if __name__ == '__main__':

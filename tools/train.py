@@ -2,17 +2,14 @@
 import argparse
 import os
 import os.path as osp
-from typing import Optional
 
 from mmengine.config import Config, DictAction
 
 import mmvmae
-from mmvmae.engine.runner_setup import (build_runner, load_config,
-                                        merge_common_args)
+from mmvmae.engine.runner_setup import (build_runner, build_runner_for,
+                                        load_config, merge_common_args)
 from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
-from mmvmae.utils.config_check import (CheckpointError, check_checkpoint_fits,
-                                       exit_on_unknown_type,
-                                       load_checkpoint_safely)
+from mmvmae.utils.config_check import exit_on_unknown_type
 
 
 def parse_args() -> argparse.Namespace:
@@ -125,19 +122,6 @@ def refuse_to_overwrite(cfg: Config, overwrite: bool = False) -> None:
             'with --overwrite')
 
 
-def resume_checkpoint(cfg: Config) -> Optional[dict]:
-    """The checkpoint a resume will read, mapped (shapes only), or None
-    when not resuming from a file; an unreadable or refused file stops the
-    run here, before anything is built."""
-    path = cfg.get('load_from')
-    if not cfg.get('resume') or not path or not osp.isfile(path):
-        return None
-    try:
-        return load_checkpoint_safely(path, mmap=True)
-    except CheckpointError as error:
-        raise SystemExit(f'error: --resume: {error}') from None
-
-
 def refuse_amp_on_cpu(cfg: Config) -> None:
     """mmengine's ``AmpOptimWrapper`` asserts a GPU (CUDA, NPU, MLU or MUSA)
     when it is built; say so before the run starts."""
@@ -161,16 +145,12 @@ def main() -> None:
     resolve_auto_resume(cfg)
     refuse_to_overwrite(cfg, args.overwrite)
     refuse_amp_on_cpu(cfg)
-    checkpoint = resume_checkpoint(cfg)
+    path = cfg.get('load_from')
     with exit_on_unknown_type(cfg):
-        runner = build_runner(cfg)
-        if checkpoint is not None:  # all of it must fit: it is a resume
-            try:
-                check_checkpoint_fits(runner.model, checkpoint,
-                                      cfg.load_from)
-            except CheckpointError as error:
-                raise SystemExit(f'error: --resume: {error}') from None
-            del checkpoint
+        # a resume reads all of its checkpoint: it must fit
+        runner = build_runner_for(cfg, path, '--resume: ') if \
+            cfg.get('resume') and path and osp.isfile(path) else \
+            build_runner(cfg)
         runner.train()
 
 

@@ -12,7 +12,10 @@ from mmengine.runner import Runner
 from mmvmae.datasets.robust_seeding import enable_sample_seeding
 from mmvmae.engine.optimizers.finite_loss_optim_wrapper import \
     use_finite_loss_wrappers
-from mmvmae.utils.config_check import check_blending_classes
+from mmvmae.utils.config_check import (CheckpointError,
+                                       check_blending_classes,
+                                       check_checkpoint_fits,
+                                       load_checkpoint_safely)
 from mmvmae.utils.malloc import keep_freed_memory
 from mmvmae.utils.upstream_fixes import (fix_compile_data_preprocessor,
                                          fix_compile_numpy_fields)
@@ -103,4 +106,20 @@ def build_runner(cfg: Config) -> Runner:
                                      '(this process and its data workers)'
                                      if kept else 'ignored, the C library '
                                      'is not glibc'))
+    return runner
+
+
+def build_runner_for(cfg: Config, checkpoint: str,
+                     option: str = '') -> Runner:
+    """:func:`build_runner` for a run that loads all of ``checkpoint``
+    (testing, resuming): it must read (checked before anything is built)
+    and fit the model exactly; else a one-line ``error: {option}...``
+    exit."""
+    try:
+        # shapes only: the tensors are mapped, the runner reads them
+        state = load_checkpoint_safely(checkpoint, mmap=True)
+        runner = build_runner(cfg)
+        check_checkpoint_fits(runner.model, state, checkpoint)
+    except CheckpointError as error:
+        raise SystemExit(f'error: {option}{error}') from None
     return runner
