@@ -10,6 +10,7 @@ from mmvmae.engine.runner_setup import (build_runner_for, load_config,
                                         merge_common_args)
 from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
 from mmvmae.utils.config_check import exit_on_unknown_type
+from mmvmae.utils.data_check import check_data_files
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,6 +66,7 @@ def main() -> None:
             cfg.test_evaluator = [evaluator, dump_metric]
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    check_data_files(cfg, ('test', ))
     with exit_on_unknown_type(cfg):
         build_runner_for(cfg, checkpoint_path).test()
 

@@ -10,6 +10,7 @@ from mmvmae.engine.runner_setup import (build_runner, build_runner_for,
                                         load_config, merge_common_args)
 from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
 from mmvmae.utils.config_check import exit_on_unknown_type
+from mmvmae.utils.data_check import check_data_files
 
 
 def parse_args() -> argparse.Namespace:
@@ -145,6 +146,7 @@ def main() -> None:
     resolve_auto_resume(cfg)
     refuse_to_overwrite(cfg, args.overwrite)
     refuse_amp_on_cpu(cfg)
+    check_data_files(cfg, ('train', 'val'))
     path = cfg.get('load_from')
     with exit_on_unknown_type(cfg):
         # a resume reads all of its checkpoint: it must fit

@@ -171,6 +171,7 @@ class DemoAVADataset(AVAVideoDataset):
             usual, so they should point inside it.
         **kwargs: arguments of :class:`AVAVideoDataset`.
     """
+    generates_data = True  # its files appear when it is built (data_check)
 
     def __init__(self, demo_root: str = 'data/ava_demo',
                  generator_args: Optional[dict] = None, **kwargs) -> None:

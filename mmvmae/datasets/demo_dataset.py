@@ -17,6 +17,7 @@ class DemoVideoDataset(VideoListDataset):
         data_root: dataset folder. Defaults to ``'data/demo'``.
         **kwargs: other arguments of :class:`VideoListDataset`.
     """
+    generates_data = True  # its files appear when it is built (data_check)
 
     def __init__(self,
                  ann_file: str = 'train.txt',
