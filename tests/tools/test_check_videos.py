@@ -1,0 +1,124 @@
+"""tools/data/check_videos.py: unreadable videos listed, a clean list written,
+on the shared real videos and broken copies of them."""
+import runpy
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from .helpers import REPO_ROOT
+
+SHARED = REPO_ROOT.parent / 'shared' / 'data' / 'videos'
+TOOL = REPO_ROOT / 'tools' / 'data' / 'check_videos.py'
+check_video = runpy.run_path(str(TOOL))['check_video']
+
+
+def run(*args, cwd):
+    return subprocess.run([sys.executable, str(TOOL), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(PYTHONPATH=str(REPO_ROOT), PATH='/usr/bin'
+                                   ':/bin', OMP_NUM_THREADS='1'))
+
+
+@pytest.fixture
+def videos(tmp_path):
+    folder = tmp_path / 'videos'
+    folder.mkdir()
+    for name in ('arm_wrestling.mp4', 'test.mp4'):
+        shutil.copy(SHARED / name, folder / name)
+    data = (SHARED / 'test.mp4').read_bytes()
+    (folder / 'truncated.mp4').write_bytes(data[:len(data) // 3])
+    (folder / 'empty.mp4').write_bytes(b'')
+    (folder / 'text.mp4').write_text('not a video\n')
+    return folder
+
+
+def test_list_file(videos, tmp_path):
+    lines = ['arm_wrestling.mp4 0', 'truncated.mp4 1', 'test.mp4 1',
+             'empty.mp4 0', 'text.mp4 1', 'missing.mp4 0']
+    listing = tmp_path / 'train.txt'
+    listing.write_text('\n'.join(lines) + '\n\n')
+    result = run(str(listing), '--data-prefix', str(videos), '--out-dir',
+                 str(tmp_path / 'out'), '--num-workers', '2', cwd=tmp_path)
+    assert result.returncode == 1
+    assert '4 of 6 videos are unreadable' in result.stderr
+    failed = (tmp_path / 'out' / 'failed.txt').read_text().splitlines()
+    assert [line.split('\t')[0] for line in failed] == [
+        str(videos / name) for name in ('empty.mp4', 'missing.mp4',
+                                        'text.mp4', 'truncated.mp4')]
+    assert 'missing.mp4\tFileNotFoundError' in failed[1]
+    # the list without them, labels kept; the original untouched
+    assert (tmp_path / 'out' / 'train.txt').read_text() == \
+        'arm_wrestling.mp4 0\ntest.mp4 1\n'
+    assert listing.read_text() == '\n'.join(lines) + '\n\n'
+    # all readable: exit 0, the same list
+    good = tmp_path / 'good.txt'
+    good.write_text('test.mp4\narm_wrestling.mp4\n')
+    result = run(str(good), '--data-prefix', str(videos), '--out-dir',
+                 str(tmp_path / 'out2'), '--full', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert '2 of 2 videos read' in result.stdout
+    assert (tmp_path / 'out2' / 'good.txt').read_text() == good.read_text()
+
+
+def test_config_dataset_through_wrappers(videos, tmp_path):
+    (tmp_path / 'data').mkdir()
+    shutil.move(str(videos), tmp_path / 'data' / 'clips')
+    (tmp_path / 'data' / 'val.txt').write_text('test.mp4 0\nempty.mp4 1\n')
+    config = tmp_path / 'cfg.py'
+    config.write_text(
+        "val_dataloader = dict(dataset=dict(type='RepeatedSamplingDataset', "
+        "num_repeats=2, dataset=dict(type='VideoListDataset', "
+        "data_root='data', ann_file='val.txt', "
+        "data_prefix=dict(video='clips'), pipeline=[])))\n")
+    result = run(str(config), '--split', 'val', cwd=tmp_path)
+    assert result.returncode == 1
+    assert (tmp_path / 'check_videos' / 'failed.txt').read_text() \
+        .startswith('data/clips/empty.mp4\t')
+    assert (tmp_path / 'check_videos' / 'val.txt').read_text() == \
+        'test.mp4 0\n'
+    # wrong uses: one-line errors
+    for args, message in [
+            ((str(config), ), 'has no train_dataloader'),
+            ((str(config), '--split', 'val', '--data-prefix', 'x'),
+             '--data-prefix is for a list file'),
+            (('data/val.txt', '--data-prefix', 'data/clips', '--out-dir',
+              'data'), 'holds the list itself'),
+            (('nothing.txt', ), 'no list file at nothing.txt')]:
+        result = run(*args, cwd=tmp_path)
+        assert result.returncode != 0 and message in result.stderr, args
+    (tmp_path / 'data' / 'bad.txt').write_text('a.mp4 zero\n')
+    result = run('data/bad.txt', cwd=tmp_path)
+    assert "label 'zero' is not an int" in result.stderr
+
+
+class FakeReader:
+    """decord.VideoReader of 100 frames that fails on frames in ``bad``."""
+    bad = range(0)
+
+    def __init__(self, path, num_threads=1):
+        pass
+
+    def __len__(self):
+        return 100
+
+    def get_batch(self, frames):
+        if any(i in self.bad for i in frames):
+            raise RuntimeError('Error decoding frame\nmore')
+        return type('NDArray', (), {'asnumpy': lambda self: np.zeros(
+            (len(frames), 4, 4, 3), np.uint8)})()
+
+
+def test_full_decodes_every_frame(monkeypatch, tmp_path):
+    import decord
+    monkeypatch.setattr(decord, 'VideoReader', FakeReader)
+    path = tmp_path / 'v.mp4'
+    path.write_bytes(b'x')
+    FakeReader.bad = range(70, 72)  # damage between the middle and the end
+    assert check_video(str(path)) is None
+    assert check_video(str(path), full=True) == \
+        f'{path}\tRuntimeError: Error decoding frame'
+    FakeReader.bad = range(99, 100)  # a truncated end
+    assert check_video(str(path)).endswith('Error decoding frame')

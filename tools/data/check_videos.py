@@ -1,0 +1,158 @@
+"""Find the videos of a list that decord cannot read, before training.
+
+``python tools/data/check_videos.py LIST --data-prefix DIR [--full]``
+``python tools/data/check_videos.py CONFIG [--split train|val|test]``
+
+LIST is a video list file ("path" or "path label" lines, read as
+``VideoListDataset`` reads it); with a config, the list and video folder of
+its ``{split}_dataloader`` dataset (through wrappers such as
+``RepeatedSamplingDataset``). Each video is opened with decord and its first,
+middle and last frames are decoded (a truncated file fails at the last one);
+``--full`` decodes every frame (slower, finds damage in the middle too).
+
+Writes to ``--out-dir``: ``failed.txt`` (one ``path<TAB>reason`` line per
+unreadable video) and a copy of the list without their lines, under the
+list's name, to train on. Exit status 1 when any video failed.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from functools import partial
+from typing import List, Optional, Tuple
+
+CHUNK = 32  # frames decoded at a time with --full
+
+
+def check_video(path: str, full: bool = False) -> Optional[str]:
+    """None if decord decodes the video (first, middle and last frames, or
+    all with ``full``), else ``path<TAB>reason``."""
+    import decord
+    try:
+        if not osp.isfile(path):
+            raise FileNotFoundError('no such file')
+        reader = decord.VideoReader(path, num_threads=1)
+        count = len(reader)
+        if count == 0:
+            raise ValueError('no frames')
+        chunks = [range(i, min(i + CHUNK, count))
+                  for i in range(0, count, CHUNK)] if full else \
+            [sorted({0, count // 2, count - 1})]
+        for frames in chunks:
+            batch = reader.get_batch(list(frames)).asnumpy()
+            if batch.shape[0] != len(frames) or batch.size == 0:
+                raise ValueError(f'{batch.shape[0]} of {len(frames)} frames '
+                                 'decoded')
+    except Exception as error:  # any reader error means "bad video"
+        reason = str(error).strip().splitlines()[0][:200] if str(error) \
+            else ''
+        return f'{path}\t{type(error).__name__}: {reason}'
+    return None
+
+
+def dataset_of_config(config: str, split: str) -> Tuple[str, str]:
+    """``(ann_file, video folder)`` of the config's ``{split}_dataloader``
+    dataset, as mmengine resolves them (``data_root`` joined)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    loader = cfg.get(f'{split}_dataloader')
+    if not loader:
+        sys.exit(f'error: {config} has no {split}_dataloader')
+    dataset, where = loader['dataset'], f'{split}_dataloader.dataset'
+    while 'dataset' in dataset:  # wrappers
+        dataset, where = dataset['dataset'], f'{where}.dataset'
+    ann_file = dataset.get('ann_file')
+    prefix = (dataset.get('data_prefix') or {}).get('video')
+    if not ann_file or prefix is None:
+        sys.exit(f'error: {where} ({dataset.get("type")}) is not a video '
+                 'list dataset (no ann_file and data_prefix.video): pass '
+                 'the list file and --data-prefix instead')
+    root = dataset.get('data_root') or ''
+    if root and not osp.isabs(ann_file):
+        ann_file = osp.join(root, ann_file)
+    if root and not osp.isabs(prefix):
+        prefix = osp.join(root, prefix)
+    return ann_file, prefix
+
+
+def read_list(ann_file: str, prefix: str) -> List[Tuple[str, str]]:
+    """``(video path, line)`` of each entry, parsed as
+    ``VideoListDataset`` parses the list (a malformed line is an error)."""
+    from mmvmae.datasets.video_list_dataset import VideoListDataset
+    if not osp.isfile(ann_file):
+        sys.exit(f'error: no list file at {ann_file}')
+    try:
+        dataset = VideoListDataset(ann_file, pipeline=[],
+                                   data_prefix=dict(video=prefix),
+                                   serialize_data=False)
+    except ValueError as error:
+        sys.exit(f'error: {error}')
+    with open(ann_file, encoding='utf-8') as f:
+        lines = [line.rstrip('\n') for line in f if line.strip()]
+    paths = [info['filename'] for info in dataset.data_list]
+    assert len(paths) == len(lines)  # one entry per non-empty line
+    return list(zip(paths, lines))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Find the videos of a list (or a config\'s dataset) '
+        'that decord cannot read')
+    parser.add_argument('source', help='video list file, or a config (.py)')
+    parser.add_argument('--data-prefix', default=None,
+                        help='folder the list\'s paths are relative to '
+                        "(default: the list's folder; not with a config)")
+    parser.add_argument('--split', default='train',
+                        choices=('train', 'val', 'test'),
+                        help='with a config: which dataloader\'s dataset')
+    parser.add_argument('--full', action='store_true',
+                        help='decode every frame, not only the first, '
+                        'middle and last')
+    parser.add_argument('--out-dir', default='check_videos',
+                        help='where failed.txt and the cleaned list go')
+    parser.add_argument('--num-workers', type=int,
+                        default=min(8, os.cpu_count() or 1))
+    return parser.parse_args()
+
+
+def main() -> None:
+    from mmvmae.utils.batch_jobs import exit_on_failures, run_jobs
+    args = parse_args()
+    if args.num_workers < 1:
+        sys.exit('error: --num-workers must be >= 1')
+    if args.source.endswith('.py'):
+        if args.data_prefix is not None:
+            sys.exit('error: --data-prefix is for a list file; a config '
+                     'names its own video folder')
+        if not osp.isfile(args.source):
+            sys.exit(f'error: no config file at {args.source}')
+        ann_file, prefix = dataset_of_config(args.source, args.split)
+    else:
+        ann_file = args.source
+        prefix = osp.dirname(ann_file) if args.data_prefix is None \
+            else args.data_prefix
+    entries = read_list(ann_file, prefix)
+    clean_list = osp.join(args.out_dir, osp.basename(ann_file))
+    if osp.abspath(clean_list) == osp.abspath(ann_file):
+        sys.exit(f'error: --out-dir {args.out_dir} holds the list itself; '
+                 'choose another folder (the list is never overwritten)')
+    os.makedirs(args.out_dir, exist_ok=True)
+    videos = sorted({path for path, _ in entries})
+    print(f'{ann_file}: {len(entries)} entries, {len(videos)} videos in '
+          f'{prefix or "."}; decoding '
+          f'{"every frame" if args.full else "first, middle and last frames"}'
+          f' with {args.num_workers} workers', flush=True)
+    failed = run_jobs(partial(check_video, full=args.full), videos,
+                      args.num_workers)
+    bad = {line.split('\t')[0] for line in failed}
+    with open(clean_list, 'w', encoding='utf-8') as f:
+        f.writelines(line + '\n' for path, line in entries
+                     if path not in bad)
+    print(f'\n{len(videos) - len(bad)} of {len(videos)} videos read; the list '
+          f'without the others: {clean_list}', flush=True)
+    exit_on_failures(sorted(failed), len(videos), args.out_dir,
+                     'are unreadable')
+
+
+if __name__ == '__main__':
+    main()
