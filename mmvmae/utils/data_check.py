@@ -8,23 +8,34 @@ line per missing path.
 
 Paths are resolved as mmengine's ``BaseDataset`` does: ``ann_file`` and the
 ``data_prefix`` folders relative to ``data_root``; AVA's ``exclude_file``,
-``label_file`` and ``proposal_file`` as written (mmaction2 opens them so).
-Not checked: remote paths (``s3://...``), datasets with ``lazy_init=True``
-or ``backend_args`` (read later or through a storage backend), and datasets
-that make their own files (``generates_data = True``: the demo sets), whose
-evaluators read files those datasets write.
+``proposal_file`` and ``label_file`` (which a dataset reads only with
+``custom_classes``) and the evaluators' files as written (mmaction2 opens
+them so). A ``data_prefix`` folder is not checked when the list's first
+entry is an absolute path (the prefix is then unused), nor is ``data_root``
+when no path is joined with it. Not checked: remote paths (``s3://...``),
+datasets with ``lazy_init=True`` or ``backend_args`` (read later or through
+a storage backend), datasets that make their own files
+(``generates_data = True``: the demo sets) and their loop's evaluators,
+which read files those datasets write, and the videos a list names
+(``tools/data/check_videos.py`` reads them).
 """
+import os
 import os.path as osp
 from typing import Any, Iterable, List, Optional, Tuple
 
 from mmvmae.registry import DATASETS
 
-FILE_KEYS = ('ann_file', 'exclude_file', 'label_file', 'proposal_file')
-JOINED_KEYS = ('ann_file', )  # joined with data_root (mmengine)
+DATASET_FILE_KEYS = ('ann_file', 'exclude_file', 'proposal_file')
+METRIC_FILE_KEYS = ('ann_file', 'exclude_file', 'label_file')
 
 
-def _local(path: Any) -> bool:
-    return isinstance(path, str) and bool(path) and '://' not in path
+def _path(value: Any) -> Optional[str]:
+    """A local path (``str`` or ``os.PathLike``), else None."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str) and value and '://' not in value:
+        return value
+    return None
 
 
 def _dataset_class(type_name: Any) -> Optional[type]:
@@ -35,6 +46,59 @@ def _dataset_class(type_name: Any) -> Optional[type]:
             else None
     except Exception:  # an unknown type is reported when it is built
         return None
+
+
+def _first_entry_is_absolute(ann_file: str) -> bool:
+    """Whether the first entry of a list file is an absolute path (then
+    mmengine's joining leaves the prefix unused)."""
+    try:
+        with open(ann_file, encoding='utf-8', errors='replace') as f:
+            for line in f:
+                if line.strip():
+                    return osp.isabs(line.split()[0])
+    except OSError:
+        pass
+    return False
+
+
+def _own_problems(cfg: dict, where: str) -> List[str]:
+    """Missing paths of one dataset config (not its wrapped datasets)."""
+    root = cfg.get('data_root') or ''
+    if not isinstance(root, (str, os.PathLike)) or '://' in str(root):
+        return []  # a storage backend resolves the paths
+    root = os.fspath(root)
+    # (key, path, joined with data_root, kind)
+    paths: List[Tuple[str, str, bool, str]] = []
+    keys = DATASET_FILE_KEYS + (('label_file', )
+                                if cfg.get('custom_classes') else ())
+    for key in keys:
+        path = _path(cfg.get(key))
+        if path:
+            joined = key == 'ann_file' and bool(root) and not osp.isabs(path)
+            paths.append((key, osp.join(root, path) if joined else path,
+                          joined, 'file'))
+    prefixes = cfg.get('data_prefix')
+    ann_file = next((p for k, p, _, _ in paths if k == 'ann_file'), None)
+    if isinstance(prefixes, dict) and not (
+            ann_file and _first_entry_is_absolute(ann_file)):
+        for key, prefix in prefixes.items():
+            prefix = _path(prefix)
+            if prefix:
+                joined = bool(root) and not osp.isabs(prefix)
+                paths.append((f'data_prefix.{key}', osp.join(root, prefix)
+                              if joined else prefix, joined, 'folder'))
+    problems = []
+    root_missing = bool(root) and not osp.isdir(root)
+    if root_missing and any(joined for _, _, joined, _ in paths):
+        # everything below it is missing too: one line says it
+        problems.append(f'{where}.data_root: no folder at {root}')
+    for key, path, joined, kind in paths:
+        if joined and root_missing:
+            continue
+        found = osp.isfile(path) if kind == 'file' else osp.isdir(path)
+        if not found:
+            problems.append(f'{where}.{key}: no {kind} at {path}')
+    return problems
 
 
 def _dataset_problems(cfg: Any, where: str) -> Tuple[List[str], bool]:
@@ -52,46 +116,25 @@ def _dataset_problems(cfg: Any, where: str) -> Tuple[List[str], bool]:
         found, made = _dataset_problems(sub, sub_where)
         problems += found
         generates = generates or made
-    cls = _dataset_class(cfg.get('type'))
-    if getattr(cls, 'generates_data', False):
+    if getattr(_dataset_class(cfg.get('type')), 'generates_data', False):
         return problems, True
     if cfg.get('lazy_init') or cfg.get('backend_args'):
         return problems, generates
-    root = cfg.get('data_root') or ''
-    if _local(root) and not osp.isdir(root):
-        # everything below it is missing too: one line says it
-        return problems + [f'{where}.data_root: no folder at {root}'], \
-            generates
-    for key in FILE_KEYS:
-        path = cfg.get(key)
-        if not _local(path):
-            continue
-        if key in JOINED_KEYS and root and not osp.isabs(path):
-            path = osp.join(root, path)
-        if not osp.isfile(path):
-            problems.append(f'{where}.{key}: no file at {path}')
-    prefixes = cfg.get('data_prefix')
-    for key, prefix in (prefixes.items() if isinstance(prefixes, dict)
-                        else ()):
-        if not _local(prefix):
-            continue
-        path = prefix if osp.isabs(prefix) or not root else \
-            osp.join(root, prefix)
-        if not osp.isdir(path):
-            problems.append(f'{where}.data_prefix.{key}: no folder at {path}')
-    return problems, generates
+    return problems + _own_problems(cfg, where), generates
 
 
 def _evaluator_problems(cfg: Any, where: str) -> List[str]:
+    if isinstance(cfg, dict) and 'metrics' in cfg:  # dict(type='Evaluator')
+        return _evaluator_problems(cfg['metrics'], f'{where}.metrics')
     metrics = cfg if isinstance(cfg, (list, tuple)) else [cfg]
     problems = []
     for i, metric in enumerate(metrics):
         if not isinstance(metric, dict):
             continue
         at = f'{where}.{i}' if isinstance(cfg, (list, tuple)) else where
-        for key in FILE_KEYS:
-            path = metric.get(key)
-            if _local(path) and not osp.isfile(path):
+        for key in METRIC_FILE_KEYS:
+            path = _path(metric.get(key))
+            if path and not osp.isfile(path):
                 problems.append(f'{at}.{key}: no file at {path}')
     return problems
 

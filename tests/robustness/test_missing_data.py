@@ -37,10 +37,38 @@ def test_paths_resolve_as_mmengine_joins_them(tmp_path):
         f'train_dataloader.dataset.ann_file: no file at {tmp_path}/x.txt',
         'train_dataloader.dataset.data_prefix.video: no folder at '
         f'{tmp_path}/set/vids']
-    # a missing data_root is one line, not one per path below it
+    # a missing data_root is one line, not one per path joined with it
     cfg['train_dataloader']['dataset']['data_root'] = str(tmp_path / 'no')
     assert missing_data_files(cfg, ['train']) == [
-        f'train_dataloader.dataset.data_root: no folder at {tmp_path}/no']
+        f'train_dataloader.dataset.data_root: no folder at {tmp_path}/no',
+        f'train_dataloader.dataset.ann_file: no file at {tmp_path}/x.txt']
+
+
+def test_paths_the_run_does_not_read_are_not_refused(tmp_path):
+    """mmengine runs these configs: the check must not stop them."""
+    video_list(tmp_path)
+    absolute = tmp_path / 'absolute.txt'
+    absolute.write_text(f'{tmp_path}/videos/a.mp4 0\n')
+    cfg = dict(train_dataloader=loader(
+        # a data_root no path is joined with
+        data_root=str(tmp_path / 'gone'), ann_file=str(absolute),
+        # the list's paths are absolute: the prefix is unused
+        data_prefix=dict(video='data/k400/videos')))
+    assert missing_data_files(cfg, ['train']) == []
+    # remote roots are resolved by a storage backend
+    cfg['train_dataloader']['dataset'].update(
+        data_root='s3://bucket/k400', ann_file='list.txt')
+    assert missing_data_files(cfg, ['train']) == []
+    # AVA datasets read label_file only with custom_classes; metrics always
+    ava = dict(type='AVADataset', ann_file=str(tmp_path / 'list.txt'),
+               label_file='labels.pbtxt', data_prefix=dict(img=''))
+    cfg = dict(val_dataloader=dict(dataset=ava),
+               val_evaluator=dict(type='AVAMetric', label_file='l.pbtxt'))
+    assert missing_data_files(cfg, ['val']) == [
+        'val_evaluator.label_file: no file at l.pbtxt']
+    ava['custom_classes'] = [1, 2]
+    assert missing_data_files(cfg, ['val'])[0] == \
+        'val_dataloader.dataset.label_file: no file at labels.pbtxt'
 
 
 def test_wrappers_evaluators_and_loops(tmp_path):
@@ -56,7 +84,7 @@ def test_wrappers_evaluators_and_loops(tmp_path):
         val_dataloader=loader(**good),
         val_evaluator=[dict(type='AccMetric'),
                        dict(type='AVAMetric', ann_file='gt.csv',
-                            label_file=str(tmp_path / 'list.txt'))],
+                            label_file=tmp_path / 'list.txt')],
         test_dataloader=loader(ann_file='test.txt'))
     assert missing_data_files(cfg, ['train', 'val']) == [
         'train_dataloader.dataset.dataset.datasets.1.ann_file: no file at '
@@ -64,6 +92,11 @@ def test_wrappers_evaluators_and_loops(tmp_path):
         'val_evaluator.1.ann_file: no file at gt.csv']
     assert missing_data_files(cfg, ['test']) == [
         'test_dataloader.dataset.ann_file: no file at test.txt']
+    # an Evaluator with its metrics; Path values
+    cfg['val_evaluator'] = dict(type='Evaluator', metrics=[
+        dict(type='AVAMetric', ann_file=tmp_path / 'gt.csv')])
+    assert missing_data_files(cfg, ['val'])[0] == \
+        f'val_evaluator.metrics.0.ann_file: no file at {tmp_path}/gt.csv'
     # --no-validate: no val loop, nothing to check
     cfg['val_dataloader'] = None
     assert len(missing_data_files(cfg, ['val'])) == 0
@@ -108,7 +141,10 @@ def test_every_recipe_config_names_its_data(tmp_path, monkeypatch):
         loops = [loop for loop in ('train', 'val', 'test')
                  if cfg.get(f'{loop}_dataloader')]
         if loops:
-            assert missing_data_files(cfg, loops), path
+            problems = missing_data_files(cfg, loops)
+            # the mmaction2 layout under data/
+            assert problems and all(' at data/' in p for p in problems), \
+                (path, problems)
 
 
 def test_tools_stop_with_the_missing_paths(tmp_path, monkeypatch):

@@ -49,18 +49,21 @@ def test_list_file(videos, tmp_path):
         str(videos / name) for name in ('empty.mp4', 'missing.mp4',
                                         'text.mp4', 'truncated.mp4')]
     assert 'missing.mp4\tFileNotFoundError' in failed[1]
-    # the list without them, labels kept; the original untouched
+    # the list without them, the other lines as written; the original kept
     assert (tmp_path / 'out' / 'train.txt').read_text() == \
-        'arm_wrestling.mp4 0\ntest.mp4 1\n'
+        'arm_wrestling.mp4 0\ntest.mp4 1\n\n'
     assert listing.read_text() == '\n'.join(lines) + '\n\n'
-    # all readable: exit 0, the same list
+    # all readable (CRLF lines, one worker, every frame): exit 0, the same
+    # list byte for byte, and the earlier run's failed.txt is gone
     good = tmp_path / 'good.txt'
-    good.write_text('test.mp4\narm_wrestling.mp4\n')
+    good.write_bytes(b'test.mp4\r\narm_wrestling.mp4  \r\n')
     result = run(str(good), '--data-prefix', str(videos), '--out-dir',
-                 str(tmp_path / 'out2'), '--full', cwd=tmp_path)
+                 str(tmp_path / 'out'), '--full', '--num-workers', '1',
+                 cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert '2 of 2 videos read' in result.stdout
-    assert (tmp_path / 'out2' / 'good.txt').read_text() == good.read_text()
+    assert '2 of 2 videos read; the list (all kept)' in result.stdout
+    assert (tmp_path / 'out' / 'good.txt').read_bytes() == good.read_bytes()
+    assert not (tmp_path / 'out' / 'failed.txt').exists()
 
 
 def test_config_dataset_through_wrappers(videos, tmp_path):
@@ -72,13 +75,23 @@ def test_config_dataset_through_wrappers(videos, tmp_path):
         "val_dataloader = dict(dataset=dict(type='RepeatedSamplingDataset', "
         "num_repeats=2, dataset=dict(type='VideoListDataset', "
         "data_root='data', ann_file='val.txt', "
-        "data_prefix=dict(video='clips'), pipeline=[])))\n")
+        "data_prefix=dict(video='clips'), pipeline=[])))\n"
+        # the list's own format: a delimiter, several labels
+        "test_dataloader = dict(dataset=dict(type='VideoListDataset', "
+        "ann_file='data/multi.csv', data_prefix=dict(video='data/clips'), "
+        "delimiter=',', multi_class=True, num_classes=3, pipeline=[]))\n")
+    (tmp_path / 'data' / 'multi.csv').write_text(
+        'test.mp4,0,2\ntext.mp4,1,2\narm_wrestling.mp4,1\n')
     result = run(str(config), '--split', 'val', cwd=tmp_path)
     assert result.returncode == 1
     assert (tmp_path / 'check_videos' / 'failed.txt').read_text() \
         .startswith('data/clips/empty.mp4\t')
     assert (tmp_path / 'check_videos' / 'val.txt').read_text() == \
         'test.mp4 0\n'
+    result = run(str(config), '--split', 'test', '--out-dir', 'o', cwd=tmp_path)
+    assert result.returncode == 1
+    assert (tmp_path / 'o' / 'multi.csv').read_text() == \
+        'test.mp4,0,2\narm_wrestling.mp4,1\n'
     # wrong uses: one-line errors
     for args, message in [
             ((str(config), ), 'has no train_dataloader'),
@@ -86,7 +99,9 @@ def test_config_dataset_through_wrappers(videos, tmp_path):
              '--data-prefix is for a list file'),
             (('data/val.txt', '--data-prefix', 'data/clips', '--out-dir',
               'data'), 'holds the list itself'),
-            (('nothing.txt', ), 'no list file at nothing.txt')]:
+            (('nothing.txt', ), 'no list file at nothing.txt'),
+            (('data/failed.txt', ), 'named failed.txt')]:
+        (tmp_path / 'data' / 'failed.txt').write_text('test.mp4\n')
         result = run(*args, cwd=tmp_path)
         assert result.returncode != 0 and message in result.stderr, args
     (tmp_path / 'data' / 'bad.txt').write_text('a.mp4 zero\n')
@@ -107,8 +122,7 @@ class FakeReader:
     def get_batch(self, frames):
         if any(i in self.bad for i in frames):
             raise RuntimeError('Error decoding frame\nmore')
-        return type('NDArray', (), {'asnumpy': lambda self: np.zeros(
-            (len(frames), 4, 4, 3), np.uint8)})()
+        return np.zeros((len(frames), 4, 4, 3), np.uint8)  # has .shape
 
 
 def test_full_decodes_every_frame(monkeypatch, tmp_path):

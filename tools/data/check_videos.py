@@ -11,8 +11,9 @@ middle and last frames are decoded (a truncated file fails at the last one);
 ``--full`` decodes every frame (slower, finds damage in the middle too).
 
 Writes to ``--out-dir``: ``failed.txt`` (one ``path<TAB>reason`` line per
-unreadable video) and a copy of the list without their lines, under the
-list's name, to train on. Exit status 1 when any video failed.
+unreadable video; an earlier run's is removed first) and a copy of the list
+without their lines (the other lines as written), under the list's name, to
+train on. Exit status 1 when any video failed.
 """
 import argparse
 import os
@@ -22,6 +23,8 @@ from functools import partial
 from typing import List, Optional, Tuple
 
 CHUNK = 32  # frames decoded at a time with --full
+# how a dataset config's list is read (VideoListDataset arguments)
+LIST_OPTIONS = ('delimiter', 'multi_class', 'num_classes')
 
 
 def check_video(path: str, full: bool = False) -> Optional[str]:
@@ -39,10 +42,12 @@ def check_video(path: str, full: bool = False) -> Optional[str]:
                   for i in range(0, count, CHUNK)] if full else \
             [sorted({0, count // 2, count - 1})]
         for frames in chunks:
-            batch = reader.get_batch(list(frames)).asnumpy()
-            if batch.shape[0] != len(frames) or batch.size == 0:
-                raise ValueError(f'{batch.shape[0]} of {len(frames)} frames '
-                                 'decoded')
+            # decoded into decord's buffer; not copied out (memory stays
+            # flat with --full on long videos)
+            shape = reader.get_batch(list(frames)).shape
+            if shape[0] != len(frames) or 0 in shape:
+                raise ValueError(f'decoded frames of shape {shape} for '
+                                 f'{len(frames)} frames')
     except Exception as error:  # any reader error means "bad video"
         reason = str(error).strip().splitlines()[0][:200] if str(error) \
             else ''
@@ -50,9 +55,10 @@ def check_video(path: str, full: bool = False) -> Optional[str]:
     return None
 
 
-def dataset_of_config(config: str, split: str) -> Tuple[str, str]:
-    """``(ann_file, video folder)`` of the config's ``{split}_dataloader``
-    dataset, as mmengine resolves them (``data_root`` joined)."""
+def dataset_of_config(config: str, split: str) -> Tuple[str, str, dict]:
+    """``(ann_file, video folder, list options)`` of the config's
+    ``{split}_dataloader`` dataset, as mmengine resolves them (``data_root``
+    joined)."""
     from mmengine.config import Config
     cfg = Config.fromfile(config)
     loader = cfg.get(f'{split}_dataloader')
@@ -72,26 +78,29 @@ def dataset_of_config(config: str, split: str) -> Tuple[str, str]:
         ann_file = osp.join(root, ann_file)
     if root and not osp.isabs(prefix):
         prefix = osp.join(root, prefix)
-    return ann_file, prefix
+    options = {key: dataset[key] for key in LIST_OPTIONS if key in dataset}
+    return ann_file, prefix, options
 
 
-def read_list(ann_file: str, prefix: str) -> List[Tuple[str, str]]:
-    """``(video path, line)`` of each entry, parsed as
-    ``VideoListDataset`` parses the list (a malformed line is an error)."""
+def read_list(ann_file: str, prefix: str,
+              options: dict) -> List[Tuple[Optional[str], str]]:
+    """``(video path, line)`` of each line of the list, as written (ends
+    included); the path is None for blank lines. Parsed as
+    ``VideoListDataset(**options)`` parses it (a bad line is an error)."""
     from mmvmae.datasets.video_list_dataset import VideoListDataset
     if not osp.isfile(ann_file):
         sys.exit(f'error: no list file at {ann_file}')
     try:
         dataset = VideoListDataset(ann_file, pipeline=[],
                                    data_prefix=dict(video=prefix),
-                                   serialize_data=False)
+                                   serialize_data=False, **options)
     except ValueError as error:
         sys.exit(f'error: {error}')
-    with open(ann_file, encoding='utf-8') as f:
-        lines = [line.rstrip('\n') for line in f if line.strip()]
-    paths = [info['filename'] for info in dataset.data_list]
-    assert len(paths) == len(lines)  # one entry per non-empty line
-    return list(zip(paths, lines))
+    with open(ann_file, encoding='utf-8', newline='') as f:
+        lines = f.readlines()
+    paths = iter(info['filename'] for info in dataset.data_list)
+    # one entry per non-blank line, in order
+    return [(next(paths) if line.strip() else None, line) for line in lines]
 
 
 def parse_args() -> argparse.Namespace:
@@ -126,30 +135,38 @@ def main() -> None:
                      'names its own video folder')
         if not osp.isfile(args.source):
             sys.exit(f'error: no config file at {args.source}')
-        ann_file, prefix = dataset_of_config(args.source, args.split)
+        ann_file, prefix, options = dataset_of_config(args.source,
+                                                      args.split)
     else:
-        ann_file = args.source
+        ann_file, options = args.source, {}
         prefix = osp.dirname(ann_file) if args.data_prefix is None \
             else args.data_prefix
-    entries = read_list(ann_file, prefix)
+    entries = read_list(ann_file, prefix, options)
     clean_list = osp.join(args.out_dir, osp.basename(ann_file))
     if osp.abspath(clean_list) == osp.abspath(ann_file):
         sys.exit(f'error: --out-dir {args.out_dir} holds the list itself; '
                  'choose another folder (the list is never overwritten)')
+    if osp.basename(ann_file) == 'failed.txt':
+        sys.exit('error: the list is named failed.txt, the name of the '
+                 'failure listing; rename it')
     os.makedirs(args.out_dir, exist_ok=True)
-    videos = sorted({path for path, _ in entries})
-    print(f'{ann_file}: {len(entries)} entries, {len(videos)} videos in '
+    stale = osp.join(args.out_dir, 'failed.txt')
+    if osp.isfile(stale):  # an earlier run's, not this one's
+        os.remove(stale)
+    videos = sorted({path for path, _ in entries if path is not None})
+    count = sum(path is not None for path, _ in entries)
+    print(f'{ann_file}: {count} entries, {len(videos)} videos in '
           f'{prefix or "."}; decoding '
           f'{"every frame" if args.full else "first, middle and last frames"}'
           f' with {args.num_workers} workers', flush=True)
     failed = run_jobs(partial(check_video, full=args.full), videos,
                       args.num_workers)
     bad = {line.split('\t')[0] for line in failed}
-    with open(clean_list, 'w', encoding='utf-8') as f:
-        f.writelines(line + '\n' for path, line in entries
-                     if path not in bad)
-    print(f'\n{len(videos) - len(bad)} of {len(videos)} videos read; the list '
-          f'without the others: {clean_list}', flush=True)
+    with open(clean_list, 'w', encoding='utf-8', newline='') as f:
+        f.writelines(line for path, line in entries if path not in bad)
+    print(f'\n{len(videos) - len(bad)} of {len(videos)} videos read; the list'
+          + (' without the others: ' if bad else ' (all kept): ') + clean_list,
+          flush=True)
     exit_on_failures(sorted(failed), len(videos), args.out_dir,
                      'are unreadable')
 
