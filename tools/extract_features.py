@@ -176,6 +176,7 @@ def save_atomic(path: str, array: np.ndarray) -> None:
 
 
 def main() -> None:
+    from mmvmae.utils.batch_jobs import exit_on_failures, outputs_or_exit
     args = parse_args()
     try:
         videos = list_videos(args.input, args.data_root)
@@ -184,20 +185,14 @@ def main() -> None:
     if not videos:
         sys.exit(f'error: input: no videos ({", ".join(VIDEO_EXTS)}) in '
                  f'{args.input}')
-    outputs = {}  # .npy -> the videos saved to it (a video listed twice: 1)
-    for path, rel in videos:
-        sources = outputs.setdefault(
-            osp.join(args.out_dir, osp.splitext(rel)[0] + '.npy'), [])
-        if osp.normpath(path) not in map(osp.normpath, sources):
-            sources.append(path)
-    clashes = [f'{out} <- {", ".join(paths)}'
-               for out, paths in outputs.items() if len(paths) > 1]
-    if clashes:
-        sys.exit(f'error: {len(clashes)} .npy file(s) would hold several '
-                 'videos (same path but for the extension); rename them or '
-                 'extract them into separate --out-dirs:\n'
-                 + '\n'.join(clashes[:5]))
-    todo = [(paths[0], out) for out, paths in outputs.items()
+    relative = dict(videos)  # path -> path under the root
+    outputs = outputs_or_exit(
+        [path for path, _ in videos],
+        lambda path: osp.join(args.out_dir,
+                              osp.splitext(relative[path])[0] + '.npy'),
+        '.npy file(s)', 'rename them or extract them into separate '
+        '--out-dirs')
+    todo = [(path, out) for out, path in outputs.items()
             if not osp.isfile(out)]
     done = len(outputs) - len(todo)
     try:
@@ -214,7 +209,6 @@ def main() -> None:
 
     from mmvmae.apis import VideoReadError, extract_features, init_model
     from mmvmae.apis.video_input import test_pipeline_cfg
-    from mmvmae.utils.batch_jobs import exit_on_failures
     try:
         model = init_model(cfg, args.checkpoint, args.device,
                            args.cfg_options)

@@ -3,7 +3,7 @@ in ``failed.txt`` with a non-zero exit."""
 import os.path as osp
 import shutil
 import sys
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 
 def video_backend(name: str) -> str:
@@ -14,6 +14,26 @@ def video_backend(name: str) -> str:
     if name == 'ffmpeg' and not shutil.which('ffmpeg'):
         sys.exit('error: --backend ffmpeg: ffmpeg is not on PATH')
     return name
+
+
+def outputs_or_exit(inputs: Sequence[str], output_of: Callable[[str], str],
+                    what: str, hint: str) -> Dict[str, str]:
+    """``{output: input}`` of the jobs, one per output (an input listed twice
+    is one job); exits naming the ``what`` (e.g. '.npy files') that several
+    inputs would share (``a.mp4`` and ``a.avi``), with ``hint``, before
+    anything is written."""
+    outputs: Dict[str, List[str]] = {}
+    for item in inputs:
+        sources = outputs.setdefault(output_of(item), [])
+        if osp.normpath(item) not in map(osp.normpath, sources):
+            sources.append(item)
+    clashes = [f'{out} <- {", ".join(paths)}'
+               for out, paths in outputs.items() if len(paths) > 1]
+    if clashes:
+        sys.exit(f'error: {len(clashes)} {what} would hold several videos '
+                 f'(same path but for the extension); {hint}:\n'
+                 + '\n'.join(clashes[:5]))
+    return {out: paths[0] for out, paths in outputs.items()}
 
 
 def run_jobs(job: Callable[[str], Optional[str]], todo: Sequence[str],

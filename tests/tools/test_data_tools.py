@@ -125,6 +125,13 @@ def test_resize_videos_parallel_resumable(tmp_path):
     assert 'already done; resizing 0' in out
     assert (dst / 'small.mp4').stat().st_mtime_ns == stamp
     assert not list(dst.rglob('*.part*'))
+    # two videos that would become the same .mp4: refused, nothing written
+    shutil.copy(src / 'small.mp4', src / 'a' / 'wide.avi')
+    with pytest.raises(AssertionError, match=r'1 output \.mp4 file\(s\) '
+                       'would hold several videos'):
+        run_tool('data/resize_videos.py', str(src), str(tmp_path / 'dst2'),
+                 cwd=tmp_path)
+    assert not (tmp_path / 'dst2').exists()
 
 
 def test_extract_ava_frames(tmp_path):

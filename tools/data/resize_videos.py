@@ -12,7 +12,8 @@ path relative to ``--src-root``, default the list's folder). Outputs go to
 applied). Videos already short enough are re-encoded at their size, never
 upscaled. Resumable: finished outputs are skipped (each is written to a
 temporary file and renamed when complete); failures are listed in
-``DST/failed.txt`` and make the exit status 1.
+``DST/failed.txt`` and make the exit status 1. Videos that would share an
+output (``a.avi`` and ``a.mp4``) are refused before anything is written.
 """
 import argparse
 import os
@@ -123,8 +124,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    from mmvmae.utils.batch_jobs import (exit_on_failures, run_jobs,
-                                         video_backend)
+    from mmvmae.utils.batch_jobs import (exit_on_failures, outputs_or_exit,
+                                         run_jobs, video_backend)
     args = parse_args()
     if args.short_side < 2 or args.keyint < 1 or args.num_workers < 1:
         sys.exit('error: --short-side must be >= 2, --keyint and '
@@ -136,9 +137,12 @@ def main() -> None:
         sys.exit(f'error: {err}')
     root = args.src if osp.isdir(args.src) else (
         args.src_root or osp.dirname(args.src))
-    todo = [v for v in videos if not osp.isfile(
-        osp.join(args.dst, osp.splitext(v)[0] + '.mp4'))]
-    print(f'{len(videos)} videos, {len(videos) - len(todo)} already done; '
+    outputs = outputs_or_exit(
+        videos, lambda rel: osp.join(args.dst, osp.splitext(rel)[0] + '.mp4'),
+        'output .mp4 file(s)', 'rename them or resize them into separate '
+        'DST folders')
+    todo = [rel for out, rel in outputs.items() if not osp.isfile(out)]
+    print(f'{len(outputs)} videos, {len(outputs) - len(todo)} already done; '
           f'resizing {len(todo)} to short side {args.short_side} with '
           f'{backend}, {args.num_workers} workers', flush=True)
     if not todo:
