@@ -17,12 +17,19 @@ def test_model_benchmark_runs_every_variant(tmp_path):
         str(out), '--peak-tflops', '2', '--compile-backend', 'eager',
         cwd=tmp_path)
     assert 'time/HF' in result.stdout and 'MFU' in result.stdout
+    assert 'FLOP/HF' in result.stdout
     # one round: the per-round time ratios span one value
     hf_row = next(line for line in result.stdout.splitlines()
                   if line.startswith('HF transformers'))
     assert '1.00-1.00' in hf_row.split()
     assert 'round 1/1: mmvmae plain' in result.stderr  # progress
     results = json.loads(out.read_text())['results']
+    # the FLOP ratio printed next to time/HF
+    hf_flops = results['HF transformers']['gflop_per_step']
+    ratio = results['mmvmae dual']['gflop_per_step'] / hf_flops
+    dual_row = next(line for line in result.stdout.splitlines()
+                    if line.startswith('mmvmae dual'))
+    assert f'{ratio:.2f}' == dual_row.split()[-3] and ratio < 1
     assert set(results) == {'mmvmae plain', 'mmvmae dual', 'mmvmae lean',
                             'mmvmae cp-full+step-in-backward',
                             'mmvmae compile', 'HF transformers'}
@@ -43,7 +50,11 @@ def test_model_benchmark_profiles_where_the_time_goes(tmp_path):
                       '64', '--frames', '4', '--rounds', '1', '--profile',
                       '1', '--json', str(out), cwd=tmp_path)
     assert 'where the time goes' in result.stdout
+    assert 'page faults/step timed' in result.stdout
     for r in json.loads(out.read_text())['results'].values():
+        # page faults of the timed and of the profiled steps, counted
+        assert r['faults_per_step'] >= 0 and \
+            r['profiled_faults_per_step'] >= 0
         shares = r['time_shares']
         assert sum(shares.values()) == pytest.approx(1)
         # every kind of op of a training step shows up
@@ -77,8 +88,8 @@ def test_data_benchmark_runs(tmp_path, shared_data):
     result = run_tool('analysis/benchmark_data.py', '--videos', str(videos),
                       '--iters', '1', '--rounds', '1', '--num-samples', '1,2',
                       '--steps', '--ops', '1', cwd=tmp_path)
-    out, steps, ops = (part.splitlines()
-                       for part in result.stdout.split('\n\n'))
+    out, steps, ops, in_pipeline = (
+        part.splitlines() for part in result.stdout.split('\n\n'))
     assert 'round 1/1: decode-only' in result.stderr  # progress
     assert out[0].startswith('skipping broken.mp4: unreadable')
     assert out[1].startswith('3 videos (arm_wrestling.mp4, test.avi, '
@@ -103,6 +114,14 @@ def test_data_benchmark_runs(tmp_path, shared_data):
     assert len(ops) == 16 and all(line.endswith(' (3)') for line in ops[1:])
     assert {line.split()[0] for line in ops[1:]} >= {'Rotate', 'ShearX',
                                                      'Equalize'}
+    # ... and what each op costs the pipeline per clip: 10 draws on each
+    # of the 3 clips; the ops' shares add up to at most the whole step
+    assert in_pipeline[0].startswith('RandAugment ops in the fine-tuning '
+                                     'pipeline') and '30 clips' in \
+        in_pipeline[0]
+    shares = [float(line.split('(')[1].split('%')[0])
+              for line in in_pipeline[1:]]
+    assert in_pipeline[1:] and 0 < sum(shares) <= 101
 
 
 def test_data_benchmark_needs_a_folder_of_videos(tmp_path):
@@ -113,3 +132,26 @@ def test_data_benchmark_needs_a_folder_of_videos(tmp_path):
     with pytest.raises(AssertionError, match='no readable .mp4/.avi videos'):
         run_tool('analysis/benchmark_data.py', '--videos', str(tmp_path),
                  cwd=tmp_path)
+
+
+def test_data_benchmark_times_ops_and_puts_them_back():
+    """``timing_ops`` times every call of an op and restores the ops."""
+    import importlib.util
+
+    import numpy as np
+
+    from mmvmae.datasets.transforms.rand_augment_cv2 import CV2_OPS
+    from .helpers import REPO_ROOT
+    spec = importlib.util.spec_from_file_location(
+        'benchmark_data', REPO_ROOT / 'tools/analysis/benchmark_data.py')
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    before = dict(CV2_OPS)
+    clip = np.full((2, 4, 4, 3), 10, np.uint8)
+    with pytest.raises(RuntimeError), bench.timing_ops({}) as sink:
+        out = CV2_OPS['Invert'](clip, None, (0, 0, 0), 'bicubic')
+        CV2_OPS['Invert'](out, None, (0, 0, 0), 'bicubic')
+        raise RuntimeError  # restored on errors too
+    assert (out == 10).all()  # inverted twice, in place: the op ran
+    assert list(sink) == ['Invert'] and len(sink['Invert']) == 2
+    assert CV2_OPS == before

@@ -23,8 +23,13 @@ Methods:
   (weights and optimizer moments; gradients are freed before each step, so
   they count); ``state`` is that starting state; the total peak is their
   sum.
+- ``FLOP/HF``: the counted FLOPs over HF's. Both models call the same
+  PyTorch kernels, so at the same rate time/HF equals it: the floor for
+  the same kernels, which only less work lowers.
 - ``--profile N`` (CPU): ``torch.profiler`` over N more steps of every
-  variant; the self CPU time by kind of aten op (``TIME_SHARES``).
+  variant; the self CPU time by kind of aten op (``TIME_SHARES``), and the
+  page faults per step with and without the profiler (its allocations can
+  make a step touch fresh pages, which slows the memory-bound ops).
 - CPU allocator: glibc is told to keep freed blocks for reuse (``--malloc
   keep``, the default; ``mmvmae.utils.malloc``), for both models, so
   that page faults of the allocator do not decide the ratios.
@@ -36,6 +41,7 @@ step-in-backward,lean+step-in-backward,cp-full+step-in-backward
 """
 import argparse
 import json
+import resource
 import statistics
 import sys
 import time
@@ -322,12 +328,18 @@ TIME_SHARES = (
 )
 
 
-def time_shares(step: Callable, steps: int) -> Dict[str, float]:
+def time_shares(step: Callable,
+                steps: int) -> Tuple[Dict[str, float], float]:
     """Shares of the self CPU time of ``steps`` steps, by ``TIME_SHARES``:
-    ``aten::`` names match exactly, the others as parts of the op name."""
+    ``aten::`` names match exactly, the others as parts of the op name; and
+    the page faults per profiled step (the profiler's own
+    allocations scatter the heap, so the step touches fresh pages that it
+    does not touch unprofiled: compare with the timed steps' faults)."""
+    faults = page_faults()
     with profile(activities=[ProfilerActivity.CPU]) as p:
         for _ in range(steps):
             step()
+    faults = (page_faults() - faults) / steps
     totals = {name: 0. for name, _ in TIME_SHARES}
     totals['other'] = 0.
     for event in p.key_averages():
@@ -336,7 +348,7 @@ def time_shares(step: Callable, steps: int) -> Dict[str, float]:
                             k in event.key for k in keys)), 'other')
         totals[name] += event.self_cpu_time_total
     total = sum(totals.values()) or 1.
-    return {name: value / total for name, value in totals.items()}
+    return {name: value / total for name, value in totals.items()}, faults
 
 
 def progress(message: str) -> None:
@@ -370,6 +382,7 @@ class Runner:
         self.math = math  # variants with the same math share FLOPs
         self.model, self.optim = model, optim
         self.times: List[float] = []
+        self.faults: List[float] = []  # page faults per step (this process)
 
     def step(self) -> None:
         self.prepare()
@@ -378,11 +391,18 @@ class Runner:
     def timed(self, device: str, iters: int) -> None:
         self.prepare()
         sync(device)
-        t = time.perf_counter()
+        faults, t = page_faults(), time.perf_counter()
         for _ in range(iters):
             self._step()
         sync(device)
         self.times.append((time.perf_counter() - t) / iters)
+        self.faults.append((page_faults() - faults) / iters)
+
+
+def page_faults() -> int:
+    """Page faults of this process so far (each touch of a fresh page of
+    memory: the kernel maps and zeroes it)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def setup(args) -> List[Runner]:
@@ -517,7 +537,8 @@ def main() -> None:
         act = memory(r.forward, args.device)[1] if args.task != \
             'inference' else 0
         kept.clear()
-        shares = time_shares(r._step, args.profile) if args.profile else None
+        shares, profiled_faults = time_shares(r._step, args.profile) \
+            if args.profile else (None, None)
         sec = statistics.median(r.times)
         results[r.name] = dict(
             s_per_step=sec, clips_per_s=args.batch / sec,
@@ -527,7 +548,8 @@ def main() -> None:
             matmul_fraction=flops / sec / rate,
             mfu=flops / sec / (args.peak_tflops * 1e12)
             if args.peak_tflops else None,
-            times=r.times, time_shares=shares)
+            times=r.times, faults_per_step=statistics.median(r.faults),
+            time_shares=shares, profiled_faults_per_step=profiled_faults)
     report(args, results, rate, load)
     if args.profile:
         report_shares(args, results)
@@ -555,7 +577,7 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
     if args.peak_tflops:
         cols.append(('MFU', 'mfu', '.0%'))
     ratios = [('time/HF', 's_per_step'), ('rounds', 'rounds'),
-              ('peak/HF', 'step_peak_mib'),
+              ('FLOP/HF', 'gflop_per_step'), ('peak/HF', 'step_peak_mib'),
               ('activ./HF', 'activations_mib')] if hf else []
     def width(title):  # a value never runs into the next column
         return max(len(title), 8) + 2
@@ -584,19 +606,28 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
           'CPU: profiler allocation/free events; CUDA: torch.cuda memory '
           'stats. FLOPs: FlopCounterMode (matmul, conv, attention), '
           'without recomputation. time/HF: median of the per-round ratios; '
-          'rounds: their lowest and highest.')
+          'rounds: their lowest and highest; FLOP/HF: the time/HF that the '
+          'same kernels at the same rate give (both models call the same '
+          'PyTorch kernels: less time needs less work).')
 
 
 def report_shares(args, results: Dict[str, dict]) -> None:
     names = list(next(iter(results.values()))['time_shares'])
+    faults = ('page faults/step timed', 'profiled')
     print(f'\nwhere the time goes: shares of the self CPU time of '
           f'{args.profile} profiled steps (torch.profiler, by aten op)')
     print(f'{"variant":<40}' + ''.join(f'{n:>{max(len(n), 6) + 2}}'
-                                       for n in names))
+                                       for n in names + list(faults)))
     for variant, r in results.items():
         print(f'{variant:<40}' + ''.join(
             f'{r["time_shares"][n]:>{max(len(n), 6) + 2}.1%}'
-            for n in names))
+            for n in names) +
+            f'{r["faults_per_step"]:>{len(faults[0]) + 2}.0f}'
+            f'{r["profiled_faults_per_step"]:>{len(faults[1]) + 2}.0f}')
+    print('Under the profiler a step can touch many more fresh pages than '
+          'unprofiled (its own allocations scatter the heap), which slows '
+          'the memory-bound ops it measures: where the profiled faults are '
+          'far above the timed ones, read the shares as rough.')
 
 
 if __name__ == '__main__':

@@ -29,7 +29,9 @@ pretraining and fine-tuning pipelines (timed within the same rounds; the
 decode wrapper ``SafeVideoDecode`` holds opening, frame sampling and
 decoding); ``--ops N`` adds the same for each RandAugment op of the
 fine-tuning config (its magnitude, OpenCV backend, whole frames, the op
-always applied) on N clips of each video.
+always applied) on N clips of each video, then what each op costs the
+fine-tuning pipeline per clip as the config runs it (ops drawn as in
+training, only what the crop keeps computed) over 10 draws per clip.
 
 Example (the numbers in docs/performance.md):
     python tools/analysis/benchmark_data.py --iters 3 --rounds 20
@@ -37,6 +39,7 @@ Example (the numbers in docs/performance.md):
         --ops 10
 """
 import argparse
+import contextlib
 import copy
 import os
 import os.path as osp
@@ -200,6 +203,70 @@ def time_ops(files: List[str], sample_cfg: dict, augment_cfg: dict,
     return times, sorted(set(shapes))
 
 
+@contextlib.contextmanager
+def timing_ops(sink: Dict[str, List[float]]):
+    """Within the block, every call of a RandAugment op of the cv2 backend
+    appends its milliseconds to ``sink[name]``."""
+    from mmvmae.datasets.transforms.rand_augment_cv2 import CV2_OPS
+    saved = dict(CV2_OPS)
+
+    def timed(name: str, op: Callable) -> Callable:
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            out = op(*args, **kwargs)
+            sink.setdefault(name, []).append(
+                1000 * (time.perf_counter() - start))
+            return out
+        return run
+    CV2_OPS.update({name: timed(name, op) for name, op in saved.items()})
+    try:
+        yield sink
+    finally:
+        CV2_OPS.update(saved)
+
+
+def time_ops_in_pipeline(
+        files: List[str], sample_cfg: dict, augment_cfg: dict, clips: int,
+        draws: int = 10) -> Tuple[Dict[str, List[float]], List[float]]:
+    """What each op costs ``VideoRandAugment`` as configured (crop
+    included): the milliseconds of every call of each op, and those of
+    every whole ``VideoRandAugment`` call, over ``draws`` draws of ops and
+    crop on each of ``clips`` decoded clips of each file."""
+    sampler = TRANSFORMS.build(sample_cfg)
+    augment = TRANSFORMS.build(augment_cfg)
+    whole: List[float] = []
+    with timing_ops({}) as times:
+        for i in range(clips * len(files)):
+            np.random.seed(i)
+            clip = decode_clip(files[i % len(files)], sampler)
+            for k in range(draws):
+                np.random.seed(1000 * i + k)
+                results = dict(imgs=list(clip), img_shape=clip.shape[1:3],
+                               original_shape=clip.shape[1:3],
+                               modality='RGB')
+                start = time.perf_counter()
+                augment(results)
+                whole.append(1000 * (time.perf_counter() - start))
+            progress(f'ops in the pipeline: clip {i + 1}/'
+                     f'{clips * len(files)}')
+    return times, whole
+
+
+def report_ops_per_clip(times: Dict[str, List[float]],
+                        whole: List[float]) -> None:
+    """Each op's milliseconds per augmented clip (its share of the
+    RandAugment step), calls and milliseconds per call, costliest first."""
+    n, total = len(whole), sum(whole)
+    print(f'\nRandAugment ops in the fine-tuning pipeline (as configured: '
+          f'drawn ops, crop-aware), {n} clips: VideoRandAugment '
+          f'{total / n:.2f} ms per clip; per op: ms per clip (share), '
+          'calls, ms per call')
+    width = max(len(name) for name in times) + 2
+    for name, ms in sorted(times.items(), key=lambda item: -sum(item[1])):
+        print(f'{name:<{width}}{sum(ms) / n:>7.2f} ({sum(ms) / total:>4.0%})'
+              f'{len(ms):>6}{statistics.mean(ms):>9.2f}')
+
+
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -297,6 +364,9 @@ def main() -> None:
                                  args.ops)
         report_ms('RandAugment ops on whole clips (T, H, W, C): ' +
                   ', '.join(str(shape) for shape in shapes), times)
+        report_ops_per_clip(*time_ops_in_pipeline(
+            files, find_step(fine, 'SampleFrames'),
+            find_step(fine, 'VideoRandAugment'), args.ops))
 
 
 def report_ms(title: str, times: Dict[str, List[float]]) -> None:
