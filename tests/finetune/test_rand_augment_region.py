@@ -175,3 +175,46 @@ def test_boxed_ops_take_empty_boxes(op):
         out = region.CV2_OPS[op](clip.copy(), arg, (0, 0, 0), 'bicubic',
                                  box=box)
         assert out.shape == shape
+
+
+@pytest.mark.parametrize('seed', range(30))
+def test_decoded_frames_are_read_in_place_never_written(seed, monkeypatch):
+    """Frames that are one array's frames in order (mmaction2's
+    ``DecordDecode`` makes them so) go to the ops without a copy of the
+    clip and are never written; the clips equal those of separate frames
+    (stacked into a clip the ops own)."""
+    from mmvmae.datasets.transforms import rand_augment as module
+    calls = []
+
+    def spy(clip, *args):
+        calls.append((clip, args[-1]))  # the clip and ``owned``
+        return region.apply_in_box(clip, *args)
+    monkeypatch.setattr(module, 'apply_in_box', spy)
+    clip = clip_of(seed=seed)
+    # many ops a clip, so that every kind of op comes first and last
+    aug = VideoRandAugment(num_ops=4, prob=0.9, crop=CROP)
+    outs = []
+    for frames in ([f.copy() for f in clip], list(clip)):
+        np.random.seed(seed)
+        random.seed(seed)
+        out = aug(dict(imgs=frames, img_shape=clip.shape[1:3],
+                       original_shape=clip.shape[1:3]))
+        outs.append(np.stack(out['imgs']))
+        if calls:  # ops were drawn
+            assert all(not np.may_share_memory(f, clip)
+                       for f in out['imgs'])
+    np.testing.assert_array_equal(clip, clip_of(seed=seed))  # unwritten
+    np.testing.assert_array_equal(*outs)
+    if calls:
+        (stacked, owned), (read, kept) = calls
+        assert owned and stacked is not clip
+        assert read is clip and not kept
+
+
+def test_frames_array():
+    from mmvmae.datasets.transforms.rand_augment import frames_array
+    clip = clip_of()
+    assert frames_array(list(clip)) is clip and frames_array(clip) is clip
+    for frames in (list(clip[::-1]), list(clip[:2]), list(clip[:, :8]),
+                   [f.copy() for f in clip], list(clip[:, :, ::2])):
+        assert frames_array(frames) is None

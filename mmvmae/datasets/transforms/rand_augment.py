@@ -88,6 +88,25 @@ _ENHANCE = ('ColorIncreasing', 'ContrastIncreasing', 'BrightnessIncreasing',
             'SharpnessIncreasing')
 
 
+def frames_array(frames: Sequence[np.ndarray]) -> Optional[np.ndarray]:
+    """The C-contiguous ``(T, H, W, 3)`` array that ``frames`` are the
+    frames of, in order (as ``list(clip)`` in mmaction2's ``DecordDecode``
+    makes them), or None."""
+    if isinstance(frames, np.ndarray):
+        return frames if frames.ndim == 4 and frames.flags.c_contiguous \
+            else None
+    base = frames[0].base
+    if not isinstance(base, np.ndarray) or not base.flags.c_contiguous or \
+            base.shape != (len(frames), ) + frames[0].shape or \
+            base.dtype != frames[0].dtype:
+        return None
+    for i, frame in enumerate(frames):
+        if frame.base is not base or not frame.flags.c_contiguous or \
+                frame.ctypes.data != base.ctypes.data + i * base.strides[0]:
+            return None
+    return base
+
+
 @TRANSFORMS.register_module()
 class VideoRandAugment(BaseTransform):
     """Apply ``num_ops`` random operations, each with probability ``prob``,
@@ -213,15 +232,21 @@ class VideoRandAugment(BaseTransform):
                                  'have the same shape, got '
                                  f'{sorted({f.shape for f in frames})}')
             if self.crop is not None:
-                return self._augment_in_crop(results, np.stack(frames), ops)
+                return self._augment_in_crop(results, frames, ops)
             # np.stack copies: the clip is ours to edit
             results['imgs'] = list(self.apply_cv2(np.stack(frames), ops))
         return results if self.crop is None else self.crop(results)
 
-    def _augment_in_crop(self, results: dict, clip: np.ndarray,
+    def _augment_in_crop(self, results: dict, frames: Sequence[np.ndarray],
                          ops: Sequence[Tuple[str, Optional[float]]]) -> dict:
         """The crop's box and bookkeeping first (it looks at the frame size
-        only), then the ops on what the box keeps."""
+        only), then the ops on what the box keeps, read from the frames
+        without copying them where they are one array's frames in order
+        (a decoded clip), and never written."""
+        clip = frames_array(frames)
+        owned = clip is None
+        if owned:
+            clip = np.stack(frames)
         if tuple(results['img_shape']) != clip.shape[1:3]:
             raise ValueError(f"VideoRandAugment: img_shape "
                              f"{tuple(results['img_shape'])} is not the "
@@ -230,7 +255,7 @@ class VideoRandAugment(BaseTransform):
         results = self.crop(results)
         box = tuple(int(v) for v in results['crop_bbox'])
         results['imgs'] = list(apply_in_box(clip, ops, box, self.fill,
-                                            self.interpolation))
+                                            self.interpolation, owned))
         return results
 
     def __repr__(self) -> str:

@@ -57,19 +57,32 @@ def _sub(clip: np.ndarray, have: Box, want: Box) -> np.ndarray:
 
 
 def apply_in_box(clip: np.ndarray, ops: Sequence[Tuple[str, Optional[float]]],
-                 box: Box, fill: Tuple[int, ...], interp: str) -> np.ndarray:
-    """``ops`` on a C-contiguous ``(T, H, W, 3)`` uint8 ``clip`` (which
-    they may overwrite), then the crop ``box`` (left, top, right, bottom)."""
+                 box: Box, fill: Tuple[int, ...], interp: str,
+                 owned: bool = True) -> np.ndarray:
+    """``ops`` on a C-contiguous ``(T, H, W, 3)`` uint8 ``clip``, then the
+    crop ``box`` (left, top, right, bottom). The ops may overwrite an
+    ``owned`` clip; otherwise the clip is left as it is and copied only
+    where an op would write into it (most ops first write a new box, so
+    the whole clip is seldom copied)."""
+    source = None if owned else clip
+
+    def writable(array: np.ndarray) -> np.ndarray:
+        if source is not None and np.may_share_memory(array, source):
+            return array.copy()
+        return array
+
     frame = (0, 0, clip.shape[2], clip.shape[1])
     have = frame  # the box of the frame that ``clip`` holds
     for (name, arg), out in zip(ops, output_boxes([n for n, _ in ops], box,
                                                   frame)):
         if name in BOXED:  # needs whole frames: ``have`` is the frame
+            if out == frame:  # then the op works in place
+                clip = writable(clip)
             clip = CV2_OPS[name](clip, arg, fill, interp,
                                  box=None if out == frame else out)
             clip, have = np.ascontiguousarray(clip), out
         else:
             need = input_box(name, out, frame)
-            clip, have = _sub(clip, have, need), need
+            clip, have = writable(_sub(clip, have, need)), need
             clip = CV2_OPS[name](clip, arg, fill, interp)
-    return _sub(clip, have, box)
+    return writable(_sub(clip, have, box))
