@@ -296,11 +296,11 @@ def readable_videos(folder: str) -> List[str]:
 
 def main() -> None:
     args = parse_args()
+    videos = readable_videos(args.videos)  # before changing the process
     args.malloc_kept = args.malloc == 'keep' and keep_freed_memory()
     torch.set_num_threads(1)  # one worker
     cv2.setNumThreads(1)
     mmvmae.register_all_modules()
-    videos = readable_videos(args.videos)
     tmp = tempfile.mkdtemp()
     ann = osp.join(tmp, 'list.txt')
     with open(ann, 'w') as f:
