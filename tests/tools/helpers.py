@@ -1,6 +1,7 @@
 """Run the real command-line tools in a subprocess, as a user would."""
 import json
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,18 @@ def run_tool(script: str, *args: str, cwd: Path,
         raise AssertionError(f'{" ".join(cmd)} failed:\n{result.stdout[-3000:]}'
                              f'\n{result.stderr[-5000:]}')
     return result
+
+
+def exit_in_process(monkeypatch, script: str, *args: str) -> SystemExit:
+    """``tools/<script> args`` run in this process (no interpreter start-up)
+    up to the ``SystemExit`` it must raise (an early, one-line error)."""
+    path = str(REPO_ROOT / 'tools' / script)
+    monkeypatch.setattr(sys, 'argv', [path, *args])
+    try:
+        runpy.run_path(path, run_name='__main__')
+    except SystemExit as exit_:
+        return exit_
+    raise AssertionError(f'tools/{script} {" ".join(args)} did not exit')
 
 
 def scalar_logs(work_dir: Path) -> List[dict]:

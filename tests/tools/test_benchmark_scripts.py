@@ -1,13 +1,11 @@
 """The benchmark scripts the README's Performance section runs, on tiny
 settings: they run, measure every variant and write their JSON."""
 import json
-import runpy
-import sys
 
 import pytest
 import torch
 
-from .helpers import REPO_ROOT, run_tool
+from .helpers import REPO_ROOT, exit_in_process, run_tool
 
 
 def test_model_benchmark_runs_every_variant(tmp_path):
@@ -66,13 +64,10 @@ def test_model_benchmark_profiles_where_the_time_goes(tmp_path):
 
 
 def usage_error(monkeypatch, capsys, *args) -> str:
-    """``benchmark.py args`` in this process up to its argument check's
-    exit (no interpreter start-up); what it printed to stderr."""
-    script = str(REPO_ROOT / 'tools' / 'analysis' / 'benchmark.py')
-    monkeypatch.setattr(sys, 'argv', [script, *args])
-    with pytest.raises(SystemExit) as info:
-        runpy.run_path(script, run_name='__main__')
-    assert info.value.code == 2  # argparse's usage error
+    """What ``benchmark.py args`` prints to stderr as it stops at its
+    argument check (in this process)."""
+    exit_ = exit_in_process(monkeypatch, 'analysis/benchmark.py', *args)
+    assert exit_.code == 2  # argparse's usage error
     return capsys.readouterr().err
 
 
@@ -137,14 +132,13 @@ def test_data_benchmark_runs(tmp_path, shared_data):
 
 def test_data_benchmark_needs_a_folder_of_videos(tmp_path, monkeypatch):
     # in this process: it stops before it changes any process setting
-    script = str(REPO_ROOT / 'tools' / 'analysis' / 'benchmark_data.py')
     threads = torch.get_num_threads()
     (tmp_path / 'broken.avi').write_bytes(b'not a video')
     for folder, message in [(tmp_path / 'missing', 'no such folder'),
                             (tmp_path, 'no readable .mp4/.avi videos')]:
-        monkeypatch.setattr(sys, 'argv', [script, '--videos', str(folder)])
-        with pytest.raises(SystemExit, match=message):
-            runpy.run_path(script, run_name='__main__')
+        assert message in str(exit_in_process(
+            monkeypatch, 'analysis/benchmark_data.py', '--videos',
+            str(folder)))
     assert torch.get_num_threads() == threads
 
 

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from .helpers import REPO_ROOT
+from .helpers import REPO_ROOT, exit_in_process
 
 SHARED = REPO_ROOT.parent / 'shared' / 'data' / 'videos'
 TOOL = REPO_ROOT / 'tools' / 'data' / 'check_videos.py'
@@ -66,13 +66,6 @@ def test_list_file(videos, tmp_path):
     assert not (tmp_path / 'out' / 'failed.txt').exists()
 
 
-def exit_message(monkeypatch, *args) -> str:
-    monkeypatch.setattr(sys, 'argv', [str(TOOL), *args])
-    with pytest.raises(SystemExit) as info:  # in this process: no start-up
-        runpy.run_path(str(TOOL), run_name='__main__')
-    return str(info.value)
-
-
 def test_config_dataset_through_wrappers(videos, tmp_path, monkeypatch):
     (tmp_path / 'data').mkdir()
     shutil.move(str(videos), tmp_path / 'data' / 'clips')
@@ -112,7 +105,8 @@ def test_config_dataset_through_wrappers(videos, tmp_path, monkeypatch):
             (('data/failed.txt', ), 'named failed.txt'),
             (('data/bad.txt', ), "label 'zero' is not an int")]:
         (tmp_path / 'data' / 'failed.txt').write_text('test.mp4\n')
-        text = exit_message(monkeypatch, *args)
+        text = str(exit_in_process(monkeypatch, 'data/check_videos.py',
+                                   *args))
         assert text.startswith('error: ') and message in text, args
 
 

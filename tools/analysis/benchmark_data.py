@@ -154,18 +154,20 @@ def from_dataset(ds, clips: int) -> Callable[[int], int]:
 
 
 class TimedStep:
-    """A pipeline step that appends its milliseconds to ``sink[name]``."""
+    """A pipeline step (or any callable) that appends the milliseconds of
+    each call to ``sink[name]`` (default: the step's class name)."""
 
-    def __init__(self, step: Callable, sink: Dict[str, List[float]]) -> None:
+    def __init__(self, step: Callable, sink: Dict[str, List[float]],
+                 name: str = '') -> None:
         self.step, self.sink = step, sink
-        self.name = type(step).__name__
+        self.name = name or type(step).__name__
 
-    def __call__(self, results: dict) -> dict:
+    def __call__(self, *args, **kwargs):
         start = time.perf_counter()
-        results = self.step(results)
+        out = self.step(*args, **kwargs)
         self.sink.setdefault(self.name, []).append(
             1000 * (time.perf_counter() - start))
-        return results
+        return out
 
 
 def time_steps(ds) -> Dict[str, List[float]]:
@@ -177,30 +179,36 @@ def time_steps(ds) -> Dict[str, List[float]]:
     return sink
 
 
-def time_ops(files: List[str], sample_cfg: dict, augment_cfg: dict,
-             clips: int) -> Tuple[Dict[str, List[float]], List[tuple]]:
-    """Milliseconds of each RandAugment op (always applied, the config's
-    magnitude, OpenCV backend) on whole decoded clips, and the clip shapes
-    (T, H, W, 3)."""
+def decode_clips(files: List[str], sample_cfg: dict,
+                 clips: int) -> List[np.ndarray]:
+    """``clips`` decoded clips of each file, in turn (the frames
+    ``SampleFrames`` draws after seed i for clip i)."""
     sampler = TRANSFORMS.build(sample_cfg)
+    out = []
+    for i in range(clips * len(files)):
+        np.random.seed(i)
+        out.append(decode_clip(files[i % len(files)], sampler))
+    return out
+
+
+def time_ops(clips: List[np.ndarray],
+             augment_cfg: dict) -> Dict[str, List[float]]:
+    """Milliseconds of each RandAugment op (always applied, the config's
+    magnitude, OpenCV backend) on the whole ``clips``."""
     names = TRANSFORMS.build(dict(augment_cfg, crop=None)).ops
     augments = {name: TRANSFORMS.build(dict(
         augment_cfg, ops=[name], num_ops=1, prob=1., crop=None,
         backend='cv2')) for name in names}
     times: Dict[str, List[float]] = {name: [] for name in names}
-    shapes = []
-    for i in range(clips * len(files)):
+    applies = {name: TimedStep(augment.apply_cv2, times, name)
+               for name, augment in augments.items()}
+    for i, clip in enumerate(clips):
         np.random.seed(i)
-        clip = decode_clip(files[i % len(files)], sampler)
-        shapes.append(clip.shape)
         for name, augment in augments.items():
-            ops = augment.sample_ops()
-            work = clip.copy()  # the ops overwrite their input
-            start = time.perf_counter()
-            augment.apply_cv2(work, ops)
-            times[name].append(1000 * (time.perf_counter() - start))
-        progress(f'ops: clip {i + 1}/{clips * len(files)}')
-    return times, sorted(set(shapes))
+            # the ops overwrite their input: a copy each
+            applies[name](clip.copy(), augment.sample_ops())
+        progress(f'ops: clip {i + 1}/{len(clips)}')
+    return times
 
 
 @contextlib.contextmanager
@@ -209,16 +217,8 @@ def timing_ops(sink: Dict[str, List[float]]):
     appends its milliseconds to ``sink[name]``."""
     from mmvmae.datasets.transforms.rand_augment_cv2 import CV2_OPS
     saved = dict(CV2_OPS)
-
-    def timed(name: str, op: Callable) -> Callable:
-        def run(*args, **kwargs):
-            start = time.perf_counter()
-            out = op(*args, **kwargs)
-            sink.setdefault(name, []).append(
-                1000 * (time.perf_counter() - start))
-            return out
-        return run
-    CV2_OPS.update({name: timed(name, op) for name, op in saved.items()})
+    CV2_OPS.update({name: TimedStep(op, sink, name)
+                    for name, op in saved.items()})
     try:
         yield sink
     finally:
@@ -226,30 +226,21 @@ def timing_ops(sink: Dict[str, List[float]]):
 
 
 def time_ops_in_pipeline(
-        files: List[str], sample_cfg: dict, augment_cfg: dict, clips: int,
+        clips: List[np.ndarray], augment_cfg: dict,
         draws: int = 10) -> Tuple[Dict[str, List[float]], List[float]]:
     """What each op costs ``VideoRandAugment`` as configured (crop
     included): the milliseconds of every call of each op, and those of
     every whole ``VideoRandAugment`` call, over ``draws`` draws of ops and
-    crop on each of ``clips`` decoded clips of each file."""
-    sampler = TRANSFORMS.build(sample_cfg)
-    augment = TRANSFORMS.build(augment_cfg)
-    whole: List[float] = []
+    crop on each of the ``clips``."""
+    augment = TimedStep(TRANSFORMS.build(augment_cfg), {})
     with timing_ops({}) as times:
-        for i in range(clips * len(files)):
-            np.random.seed(i)
-            clip = decode_clip(files[i % len(files)], sampler)
+        for i, clip in enumerate(clips):
             for k in range(draws):
                 np.random.seed(1000 * i + k)
-                results = dict(imgs=list(clip), img_shape=clip.shape[1:3],
-                               original_shape=clip.shape[1:3],
-                               modality='RGB')
-                start = time.perf_counter()
-                augment(results)
-                whole.append(1000 * (time.perf_counter() - start))
-            progress(f'ops in the pipeline: clip {i + 1}/'
-                     f'{clips * len(files)}')
-    return times, whole
+                augment(dict(imgs=list(clip), img_shape=clip.shape[1:3],
+                             original_shape=clip.shape[1:3], modality='RGB'))
+            progress(f'ops in the pipeline: clip {i + 1}/{len(clips)}')
+    return times, augment.sink[augment.name]
 
 
 def report_ops_per_clip(times: Dict[str, List[float]],
@@ -359,14 +350,14 @@ def main() -> None:
             f'{name}: {step}': ms for name, sink in step_times.items()
             for step, ms in sink.items()})
     if args.ops:
-        times, shapes = time_ops(files, find_step(fine, 'SampleFrames'),
-                                 find_step(fine, 'VideoRandAugment'),
-                                 args.ops)
+        clips = decode_clips(files, find_step(fine, 'SampleFrames'),
+                             args.ops)
+        augment_cfg = find_step(fine, 'VideoRandAugment')
+        shapes = sorted({clip.shape for clip in clips})
         report_ms('RandAugment ops on whole clips (T, H, W, C): ' +
-                  ', '.join(str(shape) for shape in shapes), times)
-        report_ops_per_clip(*time_ops_in_pipeline(
-            files, find_step(fine, 'SampleFrames'),
-            find_step(fine, 'VideoRandAugment'), args.ops))
+                  ', '.join(str(shape) for shape in shapes),
+                  time_ops(clips, augment_cfg))
+        report_ops_per_clip(*time_ops_in_pipeline(clips, augment_cfg))
 
 
 def report_ms(title: str, times: Dict[str, List[float]]) -> None:
