@@ -7,16 +7,24 @@ import sys
 
 import pytest
 
+from mmvmae.utils import malloc
 from mmvmae.utils.malloc import ENVIRONMENT
 
+# the scripts load malloc.py by its path: importing mmvmae (torch, mmengine)
+# would take seconds in each fresh interpreter and change nothing here
+LOAD_MALLOC = f"""
+import importlib.util
+spec = importlib.util.spec_from_file_location('malloc', {malloc.__file__!r})
+malloc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(malloc)
+"""
 # page faults of allocating and filling three 12 MiB blocks and freeing them,
 # five times: glibc's default trims the 36 MiB freed at the heap's top (more
 # than twice its adapted 12 MiB mmap threshold) and faults them in again
-SCRIPT = '''
+SCRIPT = LOAD_MALLOC + '''
 import resource, sys
 import numpy as np
-from mmvmae.utils.malloc import keep_freed_memory
-kept = keep_freed_memory() if sys.argv[1] == 'keep' else False
+kept = malloc.keep_freed_memory() if sys.argv[1] == 'keep' else False
 faults = []
 for _ in range(5):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -27,10 +35,9 @@ print(kept, max(faults[1:]), faults[1])
 '''
 # SCRIPT 'default' in a new process started by one that kept freed memory
 # with children=True (as a spawn / forkserver dataloader worker would be)
-PARENT = '''
+PARENT = LOAD_MALLOC + '''
 import subprocess, sys
-from mmvmae.utils.malloc import keep_freed_memory
-keep_freed_memory(children=True)
+malloc.keep_freed_memory(children=True)
 sys.exit(subprocess.run([sys.executable, '-c', sys.argv[1], 'default'])
          .returncode)
 '''

@@ -1,12 +1,8 @@
 """Helpers of the conversion tests: random weights, masks, the CLI."""
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import torch
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tool_process import REPO_ROOT, run_python
 
 
 def randomize_(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
@@ -33,10 +29,6 @@ def random_mask(batch: int, num_tokens: int, num_masked: int,
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess:
-    """Run tools/convert_checkpoint.py in a fresh interpreter."""
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep +
-               os.environ.get('PYTHONPATH', ''))
-    return subprocess.run(
-        [sys.executable, str(REPO_ROOT / 'tools' / 'convert_checkpoint.py'),
-         *map(str, args)], capture_output=True, text=True, env=env,
-        cwd=REPO_ROOT, timeout=120)
+    """Run tools/convert_checkpoint.py in a process of its own."""
+    return run_python(REPO_ROOT / 'tools' / 'convert_checkpoint.py', *args,
+                      cwd=REPO_ROOT, timeout=120)

@@ -1,13 +1,11 @@
 """End to end: the AVA demo config trains, validates (frame mAP), tests and
 dumps its predictions through tools/train.py and tools/test.py."""
 import csv
-import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tool_process import run_python
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs' / 'detection' / 'videomae_vit-tiny_demo-ava.py'
@@ -20,9 +18,7 @@ SHORT = [
 
 
 def _run(args, cwd):
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return run_python(*args, cwd=cwd, timeout=300)
 
 
 @pytest.fixture(scope='module')

@@ -2,15 +2,17 @@
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
-from typing import List, Sequence
+from typing import Sequence
 
 import torch
+from tool_process import run_python, tool_env
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 DEMO = REPO_ROOT / 'configs/pretrain/videomae_vit-tiny_demo-pretrain.py'
+SINGLE_PROCESS_ENV = dict(
+    tool_env(), PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(HERE)]))
 
 
 def write_config(path: Path, data_root: Path, hooks: Sequence[str] = (),
@@ -39,16 +41,14 @@ def free_port() -> str:
 
 
 def env() -> dict:
-    return dict(os.environ, OMP_NUM_THREADS='1', PORT=free_port(),
+    return dict(tool_env(), PORT=free_port(),
                 PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(HERE)]))
 
 
-def run(cmd: List[str], cwd: Path, check: bool = True,
-        timeout: int = 300) -> subprocess.CompletedProcess:
-    result = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True,
-                            text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        raise AssertionError(f'{" ".join(cmd)} failed:\n'
+def succeeded(result: subprocess.CompletedProcess
+              ) -> subprocess.CompletedProcess:
+    if result.returncode != 0:
+        raise AssertionError(f'{" ".join(map(str, result.args))} failed:\n'
                              f'{result.stdout[-3000:]}\n'
                              f'{result.stderr[-5000:]}')
     return result
@@ -56,13 +56,20 @@ def run(cmd: List[str], cwd: Path, check: bool = True,
 
 def train(config: Path, work_dir: Path, *args: str, check: bool = True,
           nproc: int = 1) -> subprocess.CompletedProcess:
-    if nproc == 1:
-        cmd = [sys.executable, str(REPO_ROOT / 'tools/train.py')]
+    """``tools/train.py`` (one process) or ``tools/dist_train.sh``
+    (``nproc`` processes through torchrun) in ``work_dir``'s parent."""
+    args = [str(config), *([str(nproc)] if nproc > 1 else []),
+            '--work-dir', str(work_dir), *args]
+    if nproc == 1:  # no PORT: every run shares one test zygote
+        result = run_python(REPO_ROOT / 'tools/train.py', *args,
+                            cwd=work_dir.parent, env=SINGLE_PROCESS_ENV,
+                            timeout=300)
     else:
-        cmd = ['bash', str(REPO_ROOT / 'tools/dist_train.sh')]
-    cmd += [str(config)] + ([str(nproc)] if nproc > 1 else [])
-    cmd += ['--work-dir', str(work_dir), *args]
-    return run(cmd, cwd=work_dir.parent, check=check)
+        result = subprocess.run(
+            ['bash', str(REPO_ROOT / 'tools/dist_train.sh'), *args],
+            cwd=work_dir.parent, env=env(), capture_output=True, text=True,
+            timeout=300)
+    return succeeded(result) if check else result
 
 
 def weights(path: Path) -> dict:

@@ -1,20 +1,18 @@
 """End to end through the real tools: demo pretraining (1 short epoch) ->
 demo fine-tuning from its work dir -> multi-view test with --dump."""
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tool_process import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 PRETRAIN = ROOT / 'configs' / 'pretrain' / 'videomae_vit-tiny_demo-pretrain.py'
 FINETUNE = ROOT / 'configs' / 'finetune' / 'videomae_vit-tiny_demo-finetune.py'
 
 
-def run(*args):
-    proc = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+def run(script, *args):
+    proc = run_python(ROOT / script, *args, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 

@@ -1,12 +1,9 @@
 """Bad config values and checkpoints fail at build time with errors that
 name the field and the allowed values."""
-import runpy
-import subprocess
-import sys
-
 import pytest
 import torch
 from mmengine.config import Config
+from tool_process import exit_in_process, run_python
 
 from mmvmae.registry import MODELS, TRANSFORMS
 from mmvmae.utils.config_check import (check_checkpoint_fits,
@@ -19,20 +16,12 @@ TINY = dict(embed_dims=32, depth=1, num_heads=2, mlp_ratio=4, patch_size=8)
 
 
 def exit_message(monkeypatch, script, *args) -> str:
-    """Run ``tools/<script>`` in this process (no interpreter start-up) up
-    to the ``SystemExit`` it must raise; its message."""
-    monkeypatch.setattr(sys, 'argv', [script, *args])
-    with pytest.raises(SystemExit) as info:
-        runpy.run_path(str(REPO_ROOT / 'tools' / script), run_name='__main__')
-    return str(info.value)
+    return str(exit_in_process(monkeypatch, script, *args))
 
 
 def tool(script, *args, cwd):
-    env = dict(PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS='1',
-               PATH='/usr/bin:/bin')
-    return subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / script),
-                           *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return run_python(REPO_ROOT / 'tools' / script, *args, cwd=cwd,
+                      timeout=300)
 
 
 @pytest.mark.parametrize('kind', ['TubeMasking', 'RandomMasking',

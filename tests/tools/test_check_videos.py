@@ -2,11 +2,10 @@
 on the shared real videos and broken copies of them."""
 import runpy
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from tool_process import run_python
 
 from .helpers import REPO_ROOT, exit_in_process
 
@@ -16,10 +15,7 @@ check_video = runpy.run_path(str(TOOL))['check_video']
 
 
 def run(*args, cwd):
-    return subprocess.run([sys.executable, str(TOOL), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300,
-                          env=dict(PYTHONPATH=str(REPO_ROOT), PATH='/usr/bin'
-                                   ':/bin', OMP_NUM_THREADS='1'))
+    return run_python(TOOL, *args, cwd=cwd, timeout=300)
 
 
 @pytest.fixture
