@@ -13,11 +13,12 @@ joins and ``atexit`` handlers at the end.
 
 Only third-party modules whose import order ``mmvmae.utils.upstream_fixes``
 does not depend on are imported ahead: mmengine, mmcv, mmaction2 and mmvmae
-are imported by the run itself, in its own order. If importing
-them wrote anything to stderr (which a fresh run would show), the zygote
-is not used. Set ``MMVMAE_TESTS_FRESH_PROCESSES=1`` to run every script in
-a fresh interpreter instead (slower; the same results); off Linux that is
-the only way.
+are imported by the run itself, in its own order. The zygote is not used if
+importing ahead wrote anything to stderr (which a fresh run would show) or
+started a thread (forking a process with other threads can deadlock the
+child). ``MMVMAE_TESTS_FRESH_PROCESSES=1`` runs every script in a fresh
+interpreter instead (slower; the same results); off Linux that is the only
+way.
 """
 import atexit
 import json
@@ -60,6 +61,17 @@ def run_python(script, *args, cwd, env: Optional[Dict[str, str]] = None,
     if zygote is None:
         return _run_fresh(command, cwd, env, timeout)
     return zygote.run(command, cwd, env, timeout)
+
+
+def succeeded(result: subprocess.CompletedProcess
+              ) -> subprocess.CompletedProcess:
+    """``result``, or an ``AssertionError`` with its output if it failed."""
+    if result.returncode != 0:
+        raise AssertionError(f'{" ".join(map(str, result.args))} failed '
+                             f'({result.returncode}):\n'
+                             f'{result.stdout[-3000:]}\n'
+                             f'{result.stderr[-5000:]}')
+    return result
 
 
 def _run_fresh(command, cwd, env, timeout) -> subprocess.CompletedProcess:
@@ -177,7 +189,9 @@ def _serve() -> None:
     for name in PRELOAD:
         importlib.import_module(name)
     replies = os.fdopen(os.dup(1), 'w', buffering=1)
-    replies.write(json.dumps({'ready': True}) + '\n')
+    # forking is safe only while no other thread holds a lock
+    single_threaded = len(os.listdir('/proc/self/task')) == 1
+    replies.write(json.dumps({'ready': single_threaded}) + '\n')
     for line in sys.stdin:
         request = json.loads(line)
         sys.stdout.flush()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
-from tool_process import run_python, tool_env
+from tool_process import run_python, succeeded, tool_env
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -43,15 +43,6 @@ def free_port() -> str:
 def env() -> dict:
     return dict(tool_env(), PORT=free_port(),
                 PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(HERE)]))
-
-
-def succeeded(result: subprocess.CompletedProcess
-              ) -> subprocess.CompletedProcess:
-    if result.returncode != 0:
-        raise AssertionError(f'{" ".join(map(str, result.args))} failed:\n'
-                             f'{result.stdout[-3000:]}\n'
-                             f'{result.stderr[-5000:]}')
-    return result
 
 
 def train(config: Path, work_dir: Path, *args: str, check: bool = True,
