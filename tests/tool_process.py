@@ -110,7 +110,11 @@ class _Zygote:
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.stdin.close()  # the zygote ends at the end of input
-            self.proc.wait(timeout=60)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # a run left behind
+                self.proc.kill()
+                self.proc.wait()
 
     def _reply(self, timeout: Optional[float]) -> Optional[dict]:
         """The next JSON line, or None after ``timeout`` seconds."""
