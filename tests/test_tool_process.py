@@ -101,3 +101,13 @@ def test_missing_script_as_python_reports_it(tmp_path):
     forked = run_python(missing, cwd=tmp_path)
     started = fresh(missing, cwd=tmp_path)
     assert (forked.returncode, forked.stderr) == (2, started.stderr)
+
+
+def test_each_run_draws_fresh_seeds(tmp_path):
+    script = tmp_path / 'draw.py'
+    script.write_text('import random, numpy as np\n'
+                      'print(random.getrandbits(64), np.random.randint(2**31))')
+    draws = [run_python(script, cwd=tmp_path).stdout.split()
+             for _ in range(3)]
+    for i in range(2):  # Python's and numpy's global generators
+        assert len({draw[i] for draw in draws}) == 3, draws

@@ -225,6 +225,7 @@ def _child(request: dict) -> None:
         os.environ.clear()
         os.environ.update(request['env'])
         sys.argv = list(request['argv'])
+        _reseed()
         code = _run_script(sys.argv[0])
         threading._shutdown()  # join non-daemon threads, as at exit
         atexit._run_exitfuncs()
@@ -236,6 +237,19 @@ def _child(request: dict) -> None:
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+def _reseed() -> None:
+    """Fresh seeds, as a new interpreter draws them: forked children would
+    otherwise share the zygote's generator states (an unseeded mmengine run
+    draws its seed from numpy's). torch's default generator starts from a
+    fixed seed in every process anyway; the string hash seed stays the
+    zygote's."""
+    import random
+
+    import numpy as np
+    random.seed()
+    np.random.seed()
 
 
 def _run_script(path: str) -> int:
