@@ -1,12 +1,14 @@
 """Run a script in a process of its own, as ``python script args`` does, but
-without paying for ``import torch`` every time.
+without paying for ``import torch`` every time (or a tool in this process,
+up to an early exit: ``exit_in_process``).
 
 The end-to-end tests run the real tools in separate processes; each fresh
 interpreter spent about 4.5 of its 6-7 s of start-up on this 2-core machine
 importing torch, scipy, OpenCV, decord and transformers. A "zygote" process
-imports those once (with the environment of the runs it serves) and forks
-a child per run, which then behaves as a fresh ``python script args``:
-its own working directory, environment, ``sys.argv``, ``sys.path[0]``,
+started with the environment of the runs it serves (one zygote per
+environment) imports those once and forks a child per run, which then
+behaves as a fresh ``python script args``: its own working directory,
+``sys.argv``, ``sys.path[0]``, fresh random seeds,
 stdin from ``/dev/null``, stdout and stderr to their own files, exit code
 from ``SystemExit`` or an uncaught exception (traceback on stderr), thread
 joins and ``atexit`` handlers at the end.
@@ -60,7 +62,7 @@ def run_python(script, *args, cwd, env: Optional[Dict[str, str]] = None,
     zygote = _zygote(env)
     if zygote is None:
         return _run_fresh(command, cwd, env, timeout)
-    return zygote.run(command, cwd, env, timeout)
+    return zygote.run(command, cwd, timeout)
 
 
 def succeeded(result: subprocess.CompletedProcess
@@ -135,13 +137,12 @@ class _Zygote:
         line, self.pending = self.pending.split(b'\n', 1)
         return json.loads(line)
 
-    def run(self, command, cwd, env, timeout) -> subprocess.CompletedProcess:
+    def run(self, command, cwd, timeout) -> subprocess.CompletedProcess:
         with tempfile.TemporaryDirectory() as tmp:
             out, err = os.path.join(tmp, 'stdout'), os.path.join(tmp, 'stderr')
             self.proc.stdin.write(json.dumps(dict(
                 argv=command[1:], cwd=os.path.abspath(cwd or os.curdir),
-                env=env, stdout=out,
-                stderr=err)).encode() + b'\n')
+                stdout=out, stderr=err)).encode() + b'\n')
             self.proc.stdin.flush()
             pid = self._reply(timeout=60)['pid']
             status = self._reply(timeout)
@@ -221,9 +222,7 @@ def _child(request: dict) -> None:
         _redirect(1, request['stdout'], os.O_WRONLY | os.O_CREAT)
         _redirect(2, request['stderr'], os.O_WRONLY | os.O_CREAT)
         sys.stdin = open(0, closefd=False)  # not the request pipe's buffer
-        os.chdir(request['cwd'])
-        os.environ.clear()
-        os.environ.update(request['env'])
+        os.chdir(request['cwd'])  # the environment is the zygote's own
         sys.argv = list(request['argv'])
         _reseed()
         code = _run_script(sys.argv[0])

@@ -8,7 +8,6 @@ import sys
 import pytest
 
 from mmvmae.utils import malloc
-from mmvmae.utils.malloc import ENVIRONMENT
 
 # the scripts load malloc.py by its path: importing mmvmae (torch, mmengine)
 # would take seconds in each fresh interpreter and change nothing here
@@ -42,7 +41,7 @@ sys.exit(subprocess.run([sys.executable, '-c', sys.argv[1], 'default'])
          .returncode)
 '''
 # without the caller's own MALLOC_* settings
-CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT}
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in malloc.ENVIRONMENT}
 
 
 def faults(*argv: str):

@@ -41,8 +41,7 @@ def free_port() -> str:
 
 
 def env() -> dict:
-    return dict(tool_env(), PORT=free_port(),
-                PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(HERE)]))
+    return dict(SINGLE_PROCESS_ENV, PORT=free_port())
 
 
 def train(config: Path, work_dir: Path, *args: str, check: bool = True,

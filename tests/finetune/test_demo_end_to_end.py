@@ -4,7 +4,7 @@ import pickle
 from pathlib import Path
 
 import pytest
-from tool_process import run_python
+from tool_process import run_python, succeeded
 
 ROOT = Path(__file__).resolve().parents[2]
 PRETRAIN = ROOT / 'configs' / 'pretrain' / 'videomae_vit-tiny_demo-pretrain.py'
@@ -12,8 +12,7 @@ FINETUNE = ROOT / 'configs' / 'finetune' / 'videomae_vit-tiny_demo-finetune.py'
 
 
 def run(script, *args):
-    proc = run_python(ROOT / script, *args, cwd=ROOT, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = succeeded(run_python(ROOT / script, *args, cwd=ROOT, timeout=300))
     return proc.stdout + proc.stderr
 
 
