@@ -19,7 +19,8 @@ class VideoListDataset(VideoDataset):
     int label (mmaction2's format; ``path label label ...`` when
     ``multi_class=True``). Paths are relative to ``data_prefix['video']``
     (itself relative to ``data_root``). A file may not mix labelled and
-    unlabeled lines. A malformed line raises a ``ValueError`` naming the
+    unlabeled lines, and ``multi_class=True`` needs labels and
+    ``num_classes``. A malformed line raises a ``ValueError`` naming the
     file and line number. Takes every argument of ``VideoDataset``.
     """
 
@@ -28,6 +29,10 @@ class VideoListDataset(VideoDataset):
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(
                 f'{type(self).__name__}: ann_file {self.ann_file} not found')
+        if self.multi_class and self.num_classes is None:
+            raise ValueError(f'{type(self).__name__}: multi_class=True '
+                             'needs num_classes (the length of the one-hot '
+                             'labels)')
         data_list = []
         labelled = None  # whether the first line has a label
         for number, line in enumerate(list_from_file(self.ann_file), 1):
@@ -46,6 +51,10 @@ class VideoListDataset(VideoDataset):
             if labelled != bool(labels):
                 raise ValueError(
                     f'{where}: the file mixes labelled and unlabeled lines')
+            if not labels and self.multi_class:
+                # mmaction2 would one-hot -1 as the last class
+                raise ValueError(f'{where}: no label, but multi_class=True '
+                                 '(unlabeled lists are for pretraining)')
             if not labels:
                 label = UNLABELED
             elif self.multi_class:

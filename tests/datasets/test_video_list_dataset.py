@@ -53,6 +53,13 @@ def test_multi_class_and_delimiter(tmp_path):
     info = dataset.get_data_info(0)
     assert info['filename'] == 'my video.mp4'
     assert info['label'].tolist() == [0., 1., 1.]  # one-hot (mmaction2)
+    # multi_class needs labels (mmaction2 one-hots -1 as the last class)
+    # and num_classes (else a TypeError at the first item)
+    with pytest.raises(ValueError, match=r'line 1.*no label, but multi'):
+        build(make_list(tmp_path, 'a.mp4\n'), multi_class=True,
+              num_classes=3)
+    with pytest.raises(ValueError, match='multi_class=True needs num_cl'):
+        build(ann, delimiter=',', multi_class=True)
 
 
 @pytest.mark.parametrize('text,match', [

@@ -138,3 +138,13 @@ def test_size_divisor_pads_odd_frames_bottom_right():
     padded[..., :60, :90] = inputs
     model.size_divisor = None
     torch.testing.assert_close(feat, model(padded))
+
+
+def test_builds_without_a_default_scope(monkeypatch):
+    """As ``VideoMAE``: mmvmae's registry builds the detector and its
+    mmaction2 preprocessor with no scope set (e.g. in a plain script)."""
+    from mmengine.registry import DefaultScope
+    monkeypatch.setattr(DefaultScope, '_instance_dict', {})
+    assert DefaultScope.get_current_instance() is None
+    model = _detector()
+    assert type(model.data_preprocessor).__name__ == 'ActionDataPreprocessor'

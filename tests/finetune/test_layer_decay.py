@@ -58,6 +58,14 @@ def test_bad_paramwise_cfg():
         build_optimizer(build_model(1), decay_rate=0.75)
     with pytest.raises(ValueError, match='layer_decay_rate must be'):
         build_optimizer(build_model(1), layer_decay_rate=1.5)
+    # fewer layers than blocks would scale the top blocks above 1
+    with pytest.raises(ValueError, match='num_layers=2, but the model has '
+                       r'backbone.blocks.3'):
+        build_optimizer(build_model(4), layer_decay_rate=0.5, num_layers=2)
+    # more layers than blocks (a partial model) is fine: scales stay <= 1
+    optimizer = build_optimizer(build_model(2), layer_decay_rate=0.5,
+                                num_layers=4)
+    assert max(g['lr_scale'] for g in optimizer.param_groups) == 1
 
 
 def test_one_step_uses_group_lrs():

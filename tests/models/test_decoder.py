@@ -102,6 +102,17 @@ def test_bad_inputs():
         decoder(torch.randn(2, 8, 24), mask, uneven)
     with pytest.raises(ValueError, match='attn_impl'):
         tiny(attn_impl='flash')
+    nothing_hidden = torch.zeros(2, N, dtype=torch.bool)
+    with pytest.raises(ValueError, match='no token to predict'):
+        decoder(torch.randn(2, N, 24), nothing_hidden)
+
+
+def test_block_with_no_query_rows():
+    """``last=0`` computes no rows (a negative slice would keep all)."""
+    block = tiny().blocks[0]
+    x = torch.randn(2, N, 16)
+    assert block(x, last=0).shape == (2, 0, 16)
+    assert torch.allclose(block(x, last=3), block(x)[:, -3:], atol=1e-6)
 
 
 def test_presets():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from apis.tiny_models import SHARED_VIDEOS, write_video
-from .helpers import run_tool
+from .helpers import REPO_ROOT, run_tool
 
 
 def _lines(path):
@@ -71,21 +71,27 @@ def test_ssv2_ucf101_hmdb51(tmp_path):
     run_tool('data/build_file_list.py', 'ucf101', '--splits-dir', str(ucf),
              '--out-dir', 'lists', cwd=tmp_path)
     lists = tmp_path / 'lists'
-    assert _lines(lists / 'ucf101_train_split_1.txt') == [
+    assert _lines(lists / 'ucf101_train_split_1_videos.txt') == [
         'Archery/v_Archery_g08_c01.avi 1',
         'ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 0']
-    assert _lines(lists / 'ucf101_val_split_1.txt') == [
+    assert _lines(lists / 'ucf101_val_split_1_videos.txt') == [
         'Archery/v_Archery_g01_c01.avi 1']
 
     hmdb = tmp_path / 'splits'
     hmdb.mkdir()
     (hmdb / 'wave_test_split1.txt').write_text('w1.avi 1\nw2.avi 2\n')
     (hmdb / 'clap_test_split1.txt').write_text('c1.avi 0\nc2.avi 1\n')
+    # class names sort climb < climb_stairs, their files the other way
+    (hmdb / 'climb_stairs_test_split1.txt').write_text('s1.avi 1\n')
+    (hmdb / 'climb_test_split1.txt').write_text('k1.avi 1\n')
     run_tool('data/build_file_list.py', 'hmdb51', '--splits-dir', str(hmdb),
              '--out-dir', 'lists', cwd=tmp_path)
-    assert _lines(lists / 'hmdb51_train_split_1.txt') == [
-        'clap/c2.avi 0', 'wave/w1.avi 1']
-    assert _lines(lists / 'hmdb51_val_split_1.txt') == ['wave/w2.avi 1']
+    # the names the HMDB51 configs read
+    assert _lines(lists / 'hmdb51_train_split_1_videos.txt') == [
+        'clap/c2.avi 0', 'climb/k1.avi 1', 'climb_stairs/s1.avi 2',
+        'wave/w1.avi 3']
+    assert _lines(lists / 'hmdb51_val_split_1_videos.txt') == [
+        'wave/w2.avi 3']
     (hmdb / 'clap_test_split1.txt').write_text('c1.avi 01\n')
     with pytest.raises(AssertionError, match='line 1: expected'):
         run_tool('data/build_file_list.py', 'hmdb51', '--splits-dir',
@@ -160,6 +166,29 @@ def test_extract_ava_frames(tmp_path):
     again = run_tool('data/extract_ava_frames.py', str(videos), str(out),
                      cwd=tmp_path).stdout
     assert '1 already done; extracting 0' in again
+
+
+def test_extract_ava_frames_ffmpeg_writing_nothing_fails(tmp_path,
+                                                       monkeypatch):
+    """ffmpeg exits 0 without a frame when the video ends before --start:
+    that video must fail, not be marked done with an empty folder."""
+    import importlib.util
+    import os
+    spec = importlib.util.spec_from_file_location(
+        'extract_ava_frames', REPO_ROOT / 'tools' / 'data' /
+        'extract_ava_frames.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'ffmpeg').write_text('#!/bin/sh\nexit 0\n')
+    (bin_dir / 'ffmpeg').chmod(0o755)
+    monkeypatch.setenv('PATH', f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
+    (tmp_path / 'short.mp4').write_bytes(b'')
+    error = tool.extract_one('short.mp4', str(tmp_path), str(tmp_path /
+                             'out'), 900., 3., 30., None, 'ffmpeg')
+    assert error.endswith('RuntimeError: no frame at or after second 900.0')
+    assert not (tmp_path / 'out' / 'short' / tool.DONE).exists()
 
 
 def test_video_backend_choice(monkeypatch):

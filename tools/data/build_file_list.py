@@ -138,9 +138,13 @@ def from_hmdb51(splits_dir: str, split: int) -> Dict[str, List[Entry]]:
     files = sorted(glob.glob(osp.join(splits_dir, f'*{suffix}')))
     if not files:
         raise ListError(f'no *{suffix} files in {splits_dir}')
+    # label = the index of the class name in name order (as mmaction2);
+    # not the file order: '_' sorts before 't', so climb_stairs_test_...
+    # would come before climb_test_...
+    names = {osp.basename(path)[:-len(suffix)]: path for path in files}
     out = {'train': [], 'val': []}
-    for label, path in enumerate(files):
-        name = osp.basename(path)[:-len(suffix)]
+    for label, name in enumerate(sorted(names)):
+        path = names[name]
         for number, line in _lines(path):
             fields = line.split()
             if len(fields) != 2 or fields[1] not in ('0', '1', '2'):
@@ -189,7 +193,8 @@ def parse_args() -> argparse.Namespace:
         p.add_argument('--splits-dir', required=True)
         p.add_argument('--split', type=int, choices=(1, 2, 3), default=1)
         p.add_argument('--out-dir', required=True,
-                       help=f'writes {name}_{{train,val}}_split_N.txt')
+                       help=f'writes {name}_{{train,val}}_split_N_videos.txt'
+                       ' (the names the configs read)')
     return parser.parse_args()
 
 
@@ -218,8 +223,8 @@ def main() -> None:
             parse = from_ucf101 if args.source == 'ucf101' else from_hmdb51
             for part, entries in parse(args.splits_dir, args.split).items():
                 write_list(osp.join(args.out_dir, f'{args.source}_{part}_'
-                                    f'split_{args.split}.txt'), entries,
-                           False)
+                                    f'split_{args.split}_videos.txt'),
+                           entries, False)
     except ListError as err:
         sys.exit(f'error: {err}')
 

@@ -45,6 +45,9 @@ def extract_ffmpeg(src: str, out: str, start: float, duration: float,
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f'ffmpeg failed: {result.stderr.strip()[-300:]}')
+    # ffmpeg exits 0 having written nothing when the video ends before start
+    if not os.listdir(out):
+        raise RuntimeError(f'no frame at or after second {start}')
 
 
 def extract_opencv(src: str, out: str, start: float, duration: float,

@@ -50,8 +50,10 @@ def target_size(width: int, height: int, short_side: int) -> Tuple[int, int]:
 
 def resize_ffmpeg(src: str, dst: str, short_side: int, keyint: int) -> None:
     s = short_side
-    scale = (f"scale='if(gt(iw,ih),-2,min({s},iw))':"
-             f"'if(gt(iw,ih),min({s},ih),-2)'")
+    # both sides even (libx264's yuv420p refuses odd ones): -2 keeps the
+    # aspect, trunc(x/2)*2 rounds the short side down, e.g. 171 -> 170
+    scale = (f"scale='if(gt(iw,ih),-2,trunc(min({s},iw)/2)*2)':"
+             f"'if(gt(iw,ih),trunc(min({s},ih)/2)*2,-2)'")
     cmd = ['ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', '-i', src,
            '-vf', scale, '-c:v', 'libx264', '-preset', 'veryfast', '-crf',
            '23', '-g', str(keyint), '-keyint_min', str(keyint),

@@ -1,7 +1,8 @@
 # VideoMAE fine-tuning schedule: AdamW (0.9, 0.999), wd 0.05 (none on biases,
 # norms, tokens), lr 5e-4 per 256 clips scaled to the real total batch by
 # auto_scale_lr, layer-wise lr decay 0.75, 5 warm-up epochs then cosine to
-# 1e-6. Configs that change max_epochs must restate param_scheduler.
+# 1e-6 x each layer's scale (LayerScaledCosineAnnealingLR). Configs that
+# change max_epochs must restate param_scheduler.
 max_epochs = 75
 warmup_epochs = 5
 
@@ -15,8 +16,9 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
          end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
-         eta_min=1e-6, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+    dict(type='LayerScaledCosineAnnealingLR',
+         T_max=max_epochs - warmup_epochs, eta_min=1e-6,
+         by_epoch=True, begin=warmup_epochs, end=max_epochs,
          convert_to_iter_based=True),
 ]
 

@@ -61,7 +61,10 @@ class SampleAVAVideoFrames(BaseTransform):
         interval = self.frame_interval * fps / self.base_fps
         offsets = np.arange(self.clip_len) - self.clip_len // 2
         positions = centre + offsets * interval
-        if not self.test_mode:  # jitter within half an interval, as mmaction2
+        if not self.test_mode:
+            # jitter each frame within half an interval; mmaction2's
+            # SampleAVAFrames draws integers in [-i // 2, (i + 1) // 2) on
+            # extracted frames, here the interval may be fractional
             positions += np.random.uniform(-interval / 2, interval / 2,
                                            self.clip_len)
         frame_inds = np.clip(np.round(positions), 0, total - 1)

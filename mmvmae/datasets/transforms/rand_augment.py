@@ -121,7 +121,9 @@ class VideoRandAugment(BaseTransform):
             magnitude per operation, clipped to [0, 10] (0.5).
         prob (float): Probability to apply each drawn operation (0.5).
         ops (Sequence[str]): Operation names; default all in ``_OPS``.
-        fill (Sequence[int]): RGB fill of geometric ops (ImageNet mean).
+        fill (Sequence[int]): RGB fill of geometric ops: grey 128, as the
+            VideoMAE recipe (its RandAugment parameters carry no image
+            mean, so the timm-style ops fill with their default grey).
         interpolation (str): Of geometric ops: 'bicubic' (the VideoMAE
             recipe) or 'bilinear' (cv2 rotations about 3x faster).
         backend (str): 'cv2' (fast, whole clip at once) or 'pil' (the
@@ -140,7 +142,7 @@ class VideoRandAugment(BaseTransform):
                  magnitude_std: float = 0.5,
                  prob: float = 0.5,
                  ops: Sequence[str] = tuple(_OPS),
-                 fill: Sequence[int] = (124, 116, 104),
+                 fill: Sequence[int] = (128, 128, 128),
                  interpolation: str = 'bicubic',
                  backend: str = 'cv2',
                  crop: Optional[dict] = None) -> None:

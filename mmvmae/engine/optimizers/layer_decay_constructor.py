@@ -69,15 +69,21 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         """Fill ``params`` with one group per (layer, decay or not)."""
         named = [(n, p) for n, p in module.named_parameters()
                  if p.requires_grad]
+        ids = {int(m.group(1)) for m in (_BLOCK.match(n) for n, _ in named)
+               if m}
         num_layers = self.paramwise_cfg.get('num_layers')
         if num_layers is None:
-            ids = {int(m.group(1)) for m in (_BLOCK.match(n) for n, _ in named)
-                   if m}
             if not ids:
                 raise ValueError('LayerDecayOptimWrapperConstructor: no '
                                  'backbone.blocks.N parameters found; set '
                                  'paramwise_cfg.num_layers')
             num_layers = max(ids) + 1
+        elif ids and max(ids) >= num_layers:
+            # blocks past num_layers would get a scale above 1
+            raise ValueError(
+                f'paramwise_cfg.num_layers={num_layers}, but the model has '
+                f'backbone.blocks.{max(ids)}: set it to at least '
+                f'{max(ids) + 1}, or leave it out to count the blocks')
         rate = self.paramwise_cfg['layer_decay_rate']
         base_wd = self.base_wd or 0.
         groups = {}

@@ -7,7 +7,7 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from mmvmae.registry import MODELS
-from ..utils import (count_kept, default_data_preprocessor, kept_index,
+from ..utils import (build_data_preprocessor, count_kept, kept_index,
                      unpatchify)
 
 ForwardResults = Union[Dict[str, Tensor], List, Tensor]
@@ -36,14 +36,9 @@ class VideoMAE(BaseModel):
                  head: dict,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = default_data_preprocessor()
-        if isinstance(data_preprocessor, dict):
-            # built here so mmaction2's preprocessor resolves without a
-            # default scope (the mmvmae registry is a child of mmaction's)
-            data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=build_data_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.head = MODELS.build(head)

@@ -8,7 +8,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmvmae.registry import MODELS
-from ..utils import default_data_preprocessor
+from ..utils import build_data_preprocessor
 from .roi_sampling import sample_training_rois
 
 
@@ -51,10 +51,9 @@ class AVADetector(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  size_divisor: Optional[int] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = default_data_preprocessor()
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=build_data_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.roi_head = MODELS.build(roi_head)
         self.train_cfg = _merge('train_cfg', dict(pos_iou_thr=0.9,

@@ -143,6 +143,10 @@ class VideoMAEDecoder(BaseModule):
             pred_index = self._indices(predict, 'tokens to predict')
         scored = mask.gather(1, pred_index)
         m = pred_index.shape[1]
+        if m == 0:
+            raise ValueError('the masks leave no token to predict: every '
+                             'token is visible to the encoder (mask ratio '
+                             '0?) or dropped by decoder_mask')
         if num_scored is not None and decoder_mask is not None:
             if not 0 <= num_scored <= m:
                 raise ValueError(f'num_scored must be in [0, {m}], got '

@@ -66,7 +66,7 @@ class Attention(nn.Module):
         product (about 1.5% of ViT-B inference).
         """
         weight, q_bias, v_bias = self.qkv.weight, self.q_bias, self.v_bias
-        rows = slice(None) if last is None else slice(-last, None)
+        rows = slice(None) if last is None else slice(x.shape[1] - last, None)
         if not torch.is_grad_enabled():
             x = x if norm is None else norm(x)
             wq, wk, wv = weight.chunk(3)
@@ -169,7 +169,7 @@ class Block(nn.Module):
         lean = self.lean_activations
         y = self.attn(x, self.norm1, lean, last)
         if last is not None:
-            x = x[:, -last:]
+            x = x[:, x.shape[1] - last:]  # not -last: last may be 0
         if self.gamma_1 is not None:
             y = self.gamma_1 * y
         x = x + self.drop_path(y)

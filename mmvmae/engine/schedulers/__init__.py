@@ -1,0 +1,1 @@
+from .layer_scaled_cosine_lr import LayerScaledCosineAnnealingLR  # noqa: F401
