@@ -56,8 +56,14 @@ def main() -> None:
         check_video_file(args.video)  # fail fast, before building
         model = init_model(args.config, args.checkpoint, args.device,
                            args.cfg_options)
+        # check the label map before the (long) inference where the head
+        # says how many classes it predicts
+        num_classes = getattr(getattr(model, 'cls_head', None),
+                              'num_classes', None)
+        names = read_label_map(args.label_map, num_classes) \
+            if num_classes else None
         scores = inference_recognizer(model, args.video).pred_score.cpu()
-        names = read_label_map(args.label_map, len(scores))
+        names = names or read_label_map(args.label_map, len(scores))
     except (FileNotFoundError, ValueError, TypeError, VideoReadError) as err:
         sys.exit(f'error: {err}')
     top = scores.topk(min(args.top_k, len(scores)))

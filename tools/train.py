@@ -106,12 +106,16 @@ def resolve_auto_resume(cfg: Config) -> Config:
 
 
 def refuse_to_overwrite(cfg: Config, overwrite: bool = False) -> None:
-    """Stop a run that is not a resume before it replaces the checkpoints
-    an earlier run left in its work dir (unless ``overwrite``)."""
+    """Stop a run before it replaces the checkpoints an earlier run left
+    in its work dir (unless ``overwrite``): a new run, or a resume from a
+    checkpoint outside that work dir (another run's)."""
     work_dir = cfg.work_dir
-    if overwrite or (cfg.get('resume') and cfg.get('load_from')) or \
-            not osp.isdir(work_dir):
+    if overwrite or not osp.isdir(work_dir):
         return
+    resume_from = cfg.get('load_from') if cfg.get('resume') else None
+    if resume_from and osp.dirname(osp.realpath(resume_from)) == \
+            osp.realpath(work_dir):
+        return  # continuing the run of this work dir
     earlier = sorted(f for f in os.listdir(work_dir) if f.endswith('.pth'))
     if earlier or osp.isfile(osp.join(work_dir, 'last_checkpoint')):
         shown = ', '.join(earlier[:3]) + (', ...' if len(earlier) > 3

@@ -5,10 +5,10 @@
 # The demo reconstructs plain pixels (norm_pix=False). At this toy budget the
 # normalised-pixel target of the real recipes hardly moves (measured here:
 # 1.017 -> 0.993 over the 20 epochs) while the pixel loss falls from about
-# 0.26 to 0.03. Most of that fall is the model learning the colours of the
-# scenes: tools/visualize_reconstruction.py shows blurry, mostly grey
-# predictions after so short a run. Set model.head.norm_pix=True to see the
-# recipe's target.
+# 0.26 to 0.03, about what predicting each clip's mean colour scores: after
+# so short a run the predictions are a nearly uniform grey
+# (tools/visualize_reconstruction.py). Set model.head.norm_pix=True to see
+# the recipe's target.
 _base_ = [
     '../_base_/models/videomae_vit-base_pretrain.py',
     '../_base_/datasets/demo_pretrain.py',

@@ -115,6 +115,14 @@ def test_predict_scores_proposals_by_detection_score():
         pred = model(inputs, [sample], mode='predict')[0].pred_instances
     assert pred.scores.shape == (1, NUM_CLASSES)
     assert ((pred.scores > 0) & (pred.scores < 1)).all()
+    # an empty proposal set: one full-frame box (as mmaction2's dataset),
+    # never the ground truth
+    sample = _sample([[1., 1., 50., 40.]], [[0, 1, 0, 0, 0]],
+                     torch.zeros(0, 4).tolist(), shape=(64, 96))
+    sample.proposals.bboxes = sample.proposals.bboxes.reshape(0, 4)
+    with torch.no_grad():
+        pred = model(inputs, [sample], mode='predict')[0].pred_instances
+    torch.testing.assert_close(pred.bboxes, torch.tensor([[0., 0., 1., 1.]]))
 
 
 def test_bad_mode_and_missing_samples():
@@ -148,3 +156,14 @@ def test_builds_without_a_default_scope(monkeypatch):
     assert DefaultScope.get_current_instance() is None
     model = _detector()
     assert type(model.data_preprocessor).__name__ == 'ActionDataPreprocessor'
+
+
+def test_roi_scale_must_match_the_patch_size():
+    with pytest.raises(ValueError, match='stride 8.*spatial_scale=1 / 8'):
+        MODELS.build(dict(
+            type='AVADetector',
+            backbone=dict(type='VideoMAEViT', img_size=64, num_frames=4,
+                          arch=dict(embed_dims=32, depth=1, num_heads=2,
+                                    patch_size=8), out_type='featmap'),
+            roi_head=dict(type='RoIActionHead', in_channels=32,
+                          num_classes=NUM_CLASSES)))

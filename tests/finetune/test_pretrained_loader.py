@@ -1,4 +1,5 @@
 """Loading a pretraining checkpoint's encoder into the recognizer."""
+import argparse
 import re
 
 import pytest
@@ -42,7 +43,10 @@ def save_pretrain(path, encoder, layout='mmvmae'):
             **{f'encoder.{k}': v for k, v in state.items()},
             'encoder.pos_embed': sinusoid_position_table(32, 32),
             'encoder_to_decoder.weight': torch.zeros(16, 32),
-            'decoder.blocks.0.norm1.weight': torch.ones(16)}}
+            'decoder.blocks.0.norm1.weight': torch.ones(16)},
+            # the releases pickle their training arguments
+            'args': argparse.Namespace(model='pretrain_videomae_base',
+                                       mask_ratio=0.9, batch_size=32)}
     torch.save(ckpt, path)
     return state
 
@@ -89,7 +93,8 @@ def test_stored_position_table_is_dropped_with_a_note(tmp_path):
 
 def test_learned_position_table_is_refused(tmp_path):
     save_pretrain(tmp_path / 'c.pth', backbone(), layout='original')
-    ckpt = torch.load(tmp_path / 'c.pth')
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        ckpt = torch.load(tmp_path / 'c.pth')
     ckpt['model']['encoder.pos_embed'] += 0.01  # no longer the fixed table
     torch.save(ckpt, tmp_path / 'c.pth')
     with pytest.raises(ValueError, match='not the fixed sinusoid table'):
@@ -139,3 +144,17 @@ def test_checkpoint_without_encoder_and_bad_paths(tmp_path):
         load_encoder_weights(backbone(), str(tmp_path))
     with pytest.raises(FileNotFoundError, match='no file or work dir'):
         load_encoder_weights(backbone(), str(tmp_path / 'missing.pth'))
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (print, ('this must never run',))
+
+
+def test_checkpoint_with_code_is_refused(tmp_path, capsys):
+    state = backbone().state_dict()
+    torch.save({'state_dict': state, 'meta': _RunsCode()}, tmp_path / 'c.pth')
+    with pytest.raises(ValueError, match='never loads checkpoints with '
+                       'weights_only=False'):
+        load_encoder_weights(backbone(), str(tmp_path / 'c.pth'))
+    assert 'this must never run' not in capsys.readouterr().out

@@ -182,9 +182,10 @@ def test_unknown_argument_names_the_field_and_close_matches():
 
 def test_train_tool_keeps_an_earlier_runs_checkpoints(tmp_path,
                                                       monkeypatch):
-    """A new run (not --resume) into a work dir with checkpoints stops
-    before replacing them; --resume with a checkpoint of another model or
-    a corrupt one stops with the reason, before training."""
+    """A new run (not --resume), or a resume from another run's checkpoint,
+    into a work dir with checkpoints stops before replacing them; --resume
+    with a checkpoint of another model or a corrupt one stops with the
+    reason, before training."""
     work_dir = tmp_path / 'run'
     work_dir.mkdir()
     state = dict(_finetune_model().state_dict())
@@ -203,9 +204,15 @@ def test_train_tool_keeps_an_earlier_runs_checkpoints(tmp_path,
     assert result.stderr.strip().splitlines()[-1].startswith(
         f'error: --resume: {work_dir / "epoch_1.pth"} does not fit the '
         'model of this config')
+    # resuming another run's checkpoint would replace this run's as well
+    other = tmp_path / 'other_epoch_3.pth'
+    other.write_bytes(before)
+    message = exit_message(monkeypatch, 'train.py', DEMO_CONFIG,
+                           '--work-dir', str(work_dir), '--resume', str(other))
+    assert 'holds the checkpoints of an earlier run (epoch_1.pth)' in message
     (tmp_path / 'broken.pth').write_bytes(before[:len(before) // 2])
     assert exit_message(monkeypatch, 'train.py', DEMO_CONFIG, '--work-dir',
-                        str(work_dir), '--resume',
+                        str(tmp_path / 'fresh'), '--resume',
                         str(tmp_path / 'broken.pth')) == (
         f'error: --resume: cannot read checkpoint {tmp_path / "broken.pth"}'
         ': not a complete PyTorch checkpoint (empty, truncated or another '

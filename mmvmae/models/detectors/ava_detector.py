@@ -28,7 +28,9 @@ class AVADetector(BaseModel):
     W')`` (``VideoMAEViT(out_type='featmap')``); ``roi_head`` turns it and the
     boxes into logits (:class:`RoIActionHead`). Training uses the ground-truth
     boxes and the proposals that overlap them; testing scores the person
-    proposals (or the ground-truth boxes when a sample has none).
+    proposals (a full-frame box for a sample with an empty set; the
+    ground-truth boxes for samples without proposals, i.e. no proposal
+    file).
 
     Args:
         backbone, roi_head: configs of the two parts.
@@ -56,6 +58,13 @@ class AVADetector(BaseModel):
             init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.roi_head = MODELS.build(roi_head)
+        stride = getattr(self.backbone, 'patch_size', None)
+        scale = getattr(self.roi_head, 'spatial_scale', None)
+        if stride and scale and abs(scale * stride - 1) > 1e-6:
+            raise ValueError(
+                f'roi_head.spatial_scale={scale:g} does not match the '
+                f'backbone, whose feature map has stride {stride} (patch '
+                f'size): set spatial_scale=1 / {stride}')
         self.train_cfg = _merge('train_cfg', dict(pos_iou_thr=0.9,
                                                   max_rois=32), train_cfg)
         self.size_divisor = size_divisor
@@ -117,11 +126,18 @@ class AVADetector(BaseModel):
 
     def _test_boxes(self, sample) -> tuple:
         """Boxes to score (pixels) and their detection scores (or None)."""
-        if 'proposals' in sample and len(sample.proposals.bboxes) > 0:
+        if 'proposals' in sample:
             proposals = sample.proposals
+            if len(proposals.bboxes) == 0:
+                # mmaction2's AVADataset gives a keyframe without proposals
+                # one full-frame box; never the ground truth, which would
+                # leak into the evaluated predictions
+                height, width = sample.metainfo['img_shape'][:2]
+                return proposals.bboxes.new_tensor(
+                    [[0, 0, width, height]]), None
             scores = proposals.scores if 'scores' in proposals else None
             return proposals.bboxes[:, :4], scores
-        if 'gt_instances' in sample:
+        if 'gt_instances' in sample:  # no proposal file: the GT boxes
             return sample.gt_instances.bboxes, None
         raise ValueError('AVADetector.predict needs proposals or gt_instances '
                          'in every data sample')

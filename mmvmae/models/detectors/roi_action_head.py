@@ -44,6 +44,7 @@ class RoIActionHead(BaseModule):
             raise ValueError('num_classes counts the background slot 0 and '
                              f'at least one action, got {num_classes}')
         self.num_classes = num_classes
+        self.spatial_scale = spatial_scale
         self.roi_align = RoIAlign(roi_size, spatial_scale, sampling_ratio,
                                   aligned=True)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()

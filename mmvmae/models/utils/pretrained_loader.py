@@ -12,7 +12,9 @@ pretrained on 16 frames at 224 loads into a 32-frame or 320-pixel model.
 A checkpoint that does not fit the model (a shape mismatch, missing or extra
 blocks) raises ``ValueError``: never a silent random init.
 """
+import argparse
 import os.path as osp
+import pickle
 import re
 from typing import Dict, List, Tuple
 
@@ -177,8 +179,19 @@ def load_encoder_weights(module: nn.Module,
     """
     path = resolve_checkpoint(checkpoint)
     # mmengine's loader calls torch.load with weights_only=True by default
-    # under torch >= 2.6 (allowlist in mmvmae.utils.upstream_fixes)
-    raw = CheckpointLoader.load_checkpoint(path, map_location=map_location)
+    # under torch >= 2.6 (allowlist in mmvmae.utils.upstream_fixes); the
+    # original releases also pickle their training args as an
+    # argparse.Namespace of plain values
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            raw = CheckpointLoader.load_checkpoint(path,
+                                                   map_location=map_location)
+    except pickle.UnpicklingError as err:
+        raise ValueError(
+            f'cannot read {path} as a weights-only checkpoint (it pickles '
+            f'objects other than tensors and plain values): {err}\n'
+            'mmvmae never loads checkpoints with weights_only=False: that '
+            'would run code from the file') from None
     encoder, notes = encoder_state_dict(unwrap_state_dict(raw))
     missing, unexpected = check_fit(module.state_dict(), encoder)
     module.load_state_dict(encoder, strict=False)
