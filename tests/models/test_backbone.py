@@ -215,3 +215,27 @@ def test_init_and_layer_depth():
     assert depth('backbone.blocks.1.attn.qkv.weight', 'backbone.') == (2, 4)
     assert depth('backbone.norm.weight', 'backbone.') == (3, 4)
     assert depth('neck.head.weight', 'backbone.') == (3, 4)
+
+
+def test_linear_init():
+    """'xavier_uniform' (the pretraining configs, as the original
+    pretraining model) or trunc_normal(0.02) (the default)."""
+    from mmvmae.models.necks.videomae_decoder import VideoMAEDecoder
+    arch = dict(embed_dims=64, depth=1, num_heads=2, patch_size=8)
+    kwargs = dict(arch=arch, img_size=16, num_frames=2)
+    plain = VideoMAEViT(**kwargs).blocks[0].attn.qkv.weight
+    assert 0.018 < plain.std() < 0.022
+    xavier = VideoMAEViT(linear_init='xavier_uniform',
+                         **kwargs).blocks[0].attn.qkv.weight
+    bound = (6 / sum(xavier.shape))**0.5  # 0.153 for (192, 64)
+    assert 0.9 * bound < xavier.abs().max() <= bound
+    decoder = VideoMAEDecoder(in_channels=64, embed_dims=32, depth=1,
+                              num_heads=2, patch_size=8, num_tokens=4,
+                              linear_init='xavier_uniform')
+    fc1 = decoder.blocks[0].mlp.fc1.weight
+    assert 0.9 * (6 / sum(fc1.shape))**0.5 < fc1.abs().max()
+    # the original keeps PyTorch's default init for this projection
+    proj = decoder.encoder_to_decoder.weight
+    assert 0.9 / 8 < proj.abs().max() <= 1 / 8  # 1 / sqrt(fan_in 64)
+    with pytest.raises(ValueError, match='linear_init must be one of'):
+        VideoMAEViT(linear_init='kaiming', **kwargs)

@@ -1,5 +1,7 @@
 # VideoMAE ViT-B/16 pretraining model (16x224 input, 1568 tokens): encoder on
 # the visible tokens, a 4-block 384-wide decoder, normalised-pixel loss.
+# Linear weights start xavier_uniform, as the original pretraining model
+# (its fine-tuning model, and ours, use trunc_normal(0.02)).
 model = dict(
     type='VideoMAE',
     backbone=dict(
@@ -9,7 +11,8 @@ model = dict(
         num_frames=16,
         tubelet_size=2,
         drop_path_rate=0.0,
-        out_type='tokens'),
+        out_type='tokens',
+        linear_init='xavier_uniform'),
     neck=dict(
         type='VideoMAEDecoder',
         in_channels=768,
@@ -18,7 +21,8 @@ model = dict(
         num_heads=6,
         patch_size=16,
         tubelet_size=2,
-        num_tokens=1568),
+        num_tokens=1568,
+        linear_init='xavier_uniform'),
     head=dict(
         type='VideoMAEPretrainHead',
         norm_pix=True,

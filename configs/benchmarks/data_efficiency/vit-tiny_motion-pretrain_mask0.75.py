@@ -30,7 +30,10 @@ model = dict(
         depth=2,
         num_heads=4,
         patch_size=patch_size,
-        num_tokens=64),
+        num_tokens=64,
+        # the logged runs used trunc_normal(0.02) for every Linear layer,
+        # before the recipe's xavier_uniform pretraining init came in
+        linear_init='trunc_normal'),
     head=dict(patch_size=patch_size))
 
 train_pipeline = [

@@ -1,4 +1,5 @@
 """VideoMAE ViT encoder: tubelet tokens, fixed sinusoid table, no cls token."""
+from functools import partial
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -7,7 +8,7 @@ from torch import Tensor, nn
 
 from mmvmae.registry import MODELS
 from ..utils import (Block, PatchEmbed3d, check_attn_impl, check_cp_mode,
-                     count_kept, init_transformer_weights,
+                     check_linear_init, count_kept, init_transformer_weights,
                      interpolate_position_table, kept_index, run_blocks,
                      sinusoid_position_table, take_tokens)
 
@@ -85,6 +86,9 @@ class VideoMAEViT(BaseModule):
         pos_embed_size: ``(frames, img_size)`` the sinusoid table is built
             for; other input grids interpolate it. Defaults to
             ``(num_frames, img_size)``.
+        linear_init: init of the Linear weights: 'trunc_normal' (std 0.02,
+            the fine-tuning model) or 'xavier_uniform' (the pretraining
+            encoder; the pretraining configs set it).
     """
 
     def __init__(self,
@@ -106,8 +110,10 @@ class VideoMAEViT(BaseModule):
                  attn_impl: str = 'sdpa',
                  lean_activations: bool = False,
                  pos_embed_size: Optional[Sequence] = None,
+                 linear_init: str = 'trunc_normal',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        check_linear_init(linear_init)
         settings = _resolve_arch(arch)
         patch_size = patch_size or settings['patch_size']
         self.embed_dims = settings['embed_dims']
@@ -148,7 +154,7 @@ class VideoMAEViT(BaseModule):
             self.fc_norm = nn.LayerNorm(self.embed_dims, eps=final_norm_eps)
         else:
             self.norm = nn.LayerNorm(self.embed_dims, eps=final_norm_eps)
-        self.apply(init_transformer_weights)
+        self.apply(partial(init_transformer_weights, linear_init=linear_init))
         self.patch_embed.reset_parameters()
 
     @staticmethod

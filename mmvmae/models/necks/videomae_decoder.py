@@ -1,4 +1,5 @@
 """VideoMAE pretraining decoder: visible tokens + mask tokens -> pixels."""
+from functools import partial
 from typing import Dict, Optional, Tuple, Union
 
 import torch
@@ -6,9 +7,10 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmvmae.registry import MODELS
-from ..utils import (Block, check_attn_impl, check_cp_mode, count_kept,
-                     init_transformer_weights, kept_index, run_blocks,
-                     scored_last, sinusoid_position_table, take_tokens)
+from ..utils import (Block, check_attn_impl, check_cp_mode,
+                     check_linear_init, count_kept, init_transformer_weights,
+                     kept_index, run_blocks, scored_last,
+                     sinusoid_position_table, take_tokens)
 
 # decoder width / heads / depth of the released recipes, keyed by encoder arch
 DECODER_PRESETS: Dict[str, dict] = {
@@ -48,6 +50,9 @@ class VideoMAEDecoder(BaseModule):
         attn_impl: 'sdpa' or 'eager'.
         lean_activations: keep fewer activations for the backward pass
             (see ``VideoMAEViT``).
+        linear_init: 'trunc_normal' (std 0.02) or 'xavier_uniform' (the
+            original pretraining decoder, which leaves ``encoder_to_decoder``
+            at PyTorch's default init; the pretraining configs set it).
     """
 
     def __init__(self,
@@ -65,9 +70,11 @@ class VideoMAEDecoder(BaseModule):
                  with_cp: Union[bool, str] = False,
                  attn_impl: str = 'sdpa',
                  lean_activations: bool = False,
+                 linear_init: str = 'trunc_normal',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         check_attn_impl(attn_impl)
+        check_linear_init(linear_init)
         check_cp_mode(with_cp)
         self.num_tokens = num_tokens
         self.with_cp = with_cp
@@ -87,7 +94,10 @@ class VideoMAEDecoder(BaseModule):
             eps=norm_eps if final_norm_eps is None else final_norm_eps)
         self.head = nn.Linear(embed_dims,
                               tubelet_size * patch_size**2 * in_pixels)
-        self.apply(init_transformer_weights)
+        self.apply(partial(init_transformer_weights, linear_init=linear_init))
+        if linear_init == 'xavier_uniform':
+            # the original leaves this projection at PyTorch's default init
+            self.encoder_to_decoder.reset_parameters()
         nn.init.trunc_normal_(self.mask_token, std=.02)
 
     def forward(self,

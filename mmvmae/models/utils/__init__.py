@@ -8,7 +8,7 @@ from .position_embedding import (interpolate_position_table,
 from .pretrained_loader import VideoMAEPretrainedInit, load_encoder_weights
 from .token_index import count_kept, kept_index, scored_last, take_tokens
 from .transformer_block import (Attention, Block, Mlp, check_attn_impl,
-                                init_transformer_weights)
+                                check_linear_init, init_transformer_weights)
 
 __all__ = [
     'CP_MODES', 'check_cp_mode', 'run_blocks', 'VIDEO_DATA_PREPROCESSOR',
@@ -17,5 +17,5 @@ __all__ = [
     'sinusoid_position_table', 'VideoMAEPretrainedInit',
     'load_encoder_weights', 'count_kept', 'kept_index', 'scored_last',
     'take_tokens', 'Attention', 'Block', 'Mlp', 'check_attn_impl',
-    'init_transformer_weights'
+    'check_linear_init', 'init_transformer_weights'
 ]

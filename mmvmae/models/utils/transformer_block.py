@@ -179,13 +179,28 @@ class Block(nn.Module):
         return x + self.drop_path(y)
 
 
-def init_transformer_weights(module: nn.Module) -> None:
-    """trunc_normal(0.02) Linear weights, zero biases, LayerNorm 1/0.
+LINEAR_INITS = ('trunc_normal', 'xavier_uniform')
 
-    Use with ``model.apply``.
+
+def check_linear_init(linear_init: str) -> None:
+    if linear_init not in LINEAR_INITS:
+        raise ValueError(f'linear_init must be one of {LINEAR_INITS}, got '
+                         f'{linear_init!r}')
+
+
+def init_transformer_weights(module: nn.Module,
+                             linear_init: str = 'trunc_normal') -> None:
+    """Linear weights trunc_normal(0.02) (the fine-tuning models) or
+    xavier_uniform (the VideoMAE pretraining encoder and decoder), zero
+    biases, LayerNorm 1/0.
+
+    Use with ``model.apply`` (``functools.partial`` for ``linear_init``).
     """
     if isinstance(module, nn.Linear):
-        nn.init.trunc_normal_(module.weight, std=.02)
+        if linear_init == 'xavier_uniform':
+            nn.init.xavier_uniform_(module.weight)
+        else:
+            nn.init.trunc_normal_(module.weight, std=.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
     elif isinstance(module, nn.LayerNorm):
@@ -194,4 +209,5 @@ def init_transformer_weights(module: nn.Module) -> None:
 
 
 __all__ = ['Attention', 'Mlp', 'Block', 'init_transformer_weights',
-           'check_attn_impl', 'ATTN_IMPLS']
+           'check_attn_impl', 'ATTN_IMPLS', 'LINEAR_INITS',
+           'check_linear_init']
