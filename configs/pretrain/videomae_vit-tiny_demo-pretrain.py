@@ -5,7 +5,7 @@
 # The demo reconstructs plain pixels (norm_pix=False). At this toy budget the
 # normalised-pixel target of the real recipes hardly moves (measured here:
 # 1.017 -> 0.993 over the 20 epochs) while the pixel loss falls from about
-# 0.26 to 0.03, about what predicting each clip's mean colour scores: after
+# 0.45 to 0.03, about what predicting each clip's mean colour scores: after
 # so short a run the predictions are a nearly uniform grey
 # (tools/visualize_reconstruction.py). Set model.head.norm_pix=True to see
 # the recipe's target.
