@@ -21,7 +21,7 @@ model = dict(
         spatial_scale=1 / 16,
         dropout=0.5),
     train_cfg=dict(pos_iou_thr=0.9, max_rois=32),
-    test_cfg=dict(multiply_proposal_score=True))
+    test_cfg=dict(multiply_proposal_score=False))
 
 max_epochs = 20
 optim_wrapper = dict(

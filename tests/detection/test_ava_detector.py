@@ -13,7 +13,7 @@ from mmvmae.registry import MODELS
 NUM_CLASSES = 5
 
 
-def _detector(dropout: float = 0.0):
+def _detector(dropout: float = 0.0, **test_cfg):
     return MODELS.build(dict(
         type='AVADetector',
         backbone=dict(type='VideoMAEViT',
@@ -21,7 +21,7 @@ def _detector(dropout: float = 0.0):
                       img_size=64, num_frames=4, out_type='featmap'),
         roi_head=dict(type='RoIActionHead', in_channels=32,
                       num_classes=NUM_CLASSES, dropout=dropout),
-        train_cfg=dict(max_rois=0)))
+        train_cfg=dict(max_rois=0), test_cfg=test_cfg))
 
 
 def _sample(gt, labels, proposals=None, scores=None, shape=(64, 64)):
@@ -96,7 +96,7 @@ def test_boxes_without_actions_do_not_count():
 
 def test_predict_scores_proposals_by_detection_score():
     torch.manual_seed(1)
-    model = _detector(dropout=0.5).eval()
+    model = _detector(dropout=0.5, multiply_proposal_score=True).eval()
     inputs = torch.randn(1, 3, 4, 64, 96)
     proposals = [[0., 0., 48., 64.], [40., 8., 90., 60.]]
     sample = _sample([[1., 1., 5., 5.]], [[0, 1, 0, 0, 0]], proposals,
@@ -107,6 +107,12 @@ def test_predict_scores_proposals_by_detection_score():
         probs = _manual_logits(model, inputs, rois).sigmoid()
     torch.testing.assert_close(pred.scores,
                                probs * torch.tensor([[0.5], [0.9]]))
+    # the default, as mmaction2's BBoxHeadAVA: the sigmoid alone
+    model.test_cfg['multiply_proposal_score'] = False
+    with torch.no_grad():
+        pred = model(inputs, [sample], mode='predict')[0].pred_instances
+    torch.testing.assert_close(pred.scores, probs)
+    assert _detector().test_cfg['multiply_proposal_score'] is False
     torch.testing.assert_close(
         pred.bboxes, torch.tensor(proposals) / torch.tensor([96, 64, 96, 64]))
     # without proposals the ground-truth boxes are scored, no multiplier

@@ -25,7 +25,7 @@ model = dict(
         dropout=0.5),
     size_divisor=16,
     train_cfg=dict(pos_iou_thr=0.9, max_rois=32),
-    test_cfg=dict(multiply_proposal_score=True),
+    test_cfg=dict(multiply_proposal_score=False),
     data_preprocessor=dict(
         type='ActionDataPreprocessor',
         mean=[123.675, 116.28, 103.53],

@@ -35,7 +35,8 @@ class AVADetector(BaseModel):
     Args:
         backbone, roi_head: configs of the two parts.
         train_cfg: ``pos_iou_thr`` (0.9) and ``max_rois`` per clip (32).
-        test_cfg: ``multiply_proposal_score`` (True): class score = sigmoid x
+        test_cfg: ``multiply_proposal_score`` (False): class score =
+            sigmoid, as mmaction2's ``BBoxHeadAVA``; True multiplies it by
             the proposal's detection score when the sample carries scores.
         data_preprocessor: defaults to ``ActionDataPreprocessor`` with the
             ImageNet mean/std and ``format_shape='NCTHW'``.
@@ -68,7 +69,7 @@ class AVADetector(BaseModel):
         self.train_cfg = _merge('train_cfg', dict(pos_iou_thr=0.9,
                                                   max_rois=32), train_cfg)
         self.size_divisor = size_divisor
-        self.test_cfg = _merge('test_cfg', dict(multiply_proposal_score=True),
+        self.test_cfg = _merge('test_cfg', dict(multiply_proposal_score=False),
                                test_cfg)
 
     def extract_feat(self, inputs: Tensor) -> Tensor:
