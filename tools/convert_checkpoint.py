@@ -4,7 +4,8 @@ Hugging Face and mmvmae.
     python tools/convert_checkpoint.py SRC DST [--from auto] [--to mmvmae]
 
 SRC: a .pth/.pt/.bin/.safetensors file or a Hugging Face model directory.
-DST: a .pth file (``--to mmvmae``) or a directory (``--to hf``).
+DST: a .pth file (``--to mmvmae``) or a directory (``--to hf``); never SRC,
+an existing one only with ``--overwrite``; missing folders are created.
 See docs/checkpoint_conversion.md.
 """
 import argparse
@@ -20,7 +21,8 @@ from mmvmae.convert.converter import SOURCE_FORMATS
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('src', help='source checkpoint file or HF directory')
-    parser.add_argument('dst', help='output .pth file or HF directory')
+    parser.add_argument('dst', help='output .pth file or HF directory '
+                        '(missing folders are created)')
     parser.add_argument('--from', dest='src_format', default='auto',
                         choices=SOURCE_FORMATS,
                         help='source layout (default: detect it)')
@@ -45,6 +47,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--allow-zero-qv-bias', action='store_true',
                         help='accept a checkpoint whose q/v biases are all '
                         'zero (normally a sign they were lost)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing DST file (or the '
+                        'config.json and model.safetensors of a non-empty '
+                        'DST directory); DST can never be SRC')
     parser.add_argument('--verbose', action='store_true',
                         help='list every mapped tensor')
     return parser.parse_args(argv)
@@ -60,8 +66,9 @@ def main(argv=None) -> int:
     try:
         ckpt, reports = convert_checkpoint(args.src, args.dst,
                                            args.src_format, args.dst_format,
+                                           overwrite=args.overwrite,
                                            **options)
-    except ConversionError as err:
+    except (ConversionError, OSError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
     for report in reports:
@@ -70,7 +77,7 @@ def main(argv=None) -> int:
     print('architecture:', pprint.pformat(
         {k: v for k, v in arch.items() if k != 'id2label'}, sort_dicts=False))
     print('mmvmae model config:')
-    print(Config(dict(model=ckpt['meta']['config'])).pretty_text)
+    print(Config(dict(model=ckpt['meta']['model_config'])).pretty_text)
     print(f'wrote {args.dst} ({args.dst_format})')
     return 0
 

@@ -67,11 +67,18 @@ def infer_arch(state: Dict[str, torch.Tensor],
             'VideoMAEForPreTraining with use_mean_pooling=True): '
             'VideoMAEViT normalises its token output, so it has no '
             'equivalent')
-    if has_fc_norm == has_norm:
+    if not has_fc_norm and not has_norm:
         raise ConversionError(
-            'expected exactly one final norm (backbone.norm for token '
-            f'features or backbone.fc_norm for mean pooling), found '
-            f'norm={has_norm}, fc_norm={has_fc_norm}')
+            'no final norm (backbone.norm or backbone.fc_norm): VideoMAEViT '
+            'always ends with one, so there is no equivalent model. A Hugging '
+            'Face VideoMAEModel with use_mean_pooling=True has none (its '
+            'fc_norm belongs to VideoMAEForVideoClassification): convert the '
+            'classification model, or a VideoMAEModel with '
+            'use_mean_pooling=False')
+    if has_fc_norm and has_norm:
+        raise ConversionError(
+            'expected one final norm (backbone.norm for token features or '
+            'backbone.fc_norm for mean pooling), found both')
     arch = dict(
         embed_dims=dim, depth=depth,
         num_heads=resolve_heads(dim, num_heads, ENCODER_HEADS, 'encoder',

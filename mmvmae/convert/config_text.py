@@ -111,3 +111,27 @@ def arch_from_cfg(cfg) -> Optional[Dict]:
 
 def _known(cfg: Dict) -> Dict:
     return {k: v for k, v in cfg.items() if v is not _SKIP}
+
+
+def mmaction2_arch_from_cfg(cfg) -> Optional[Dict]:
+    """An mmaction2 checkpoint's ``meta['cfg']`` -> what its ``vit_mae``
+    ``VisionTransformer`` states (constructor defaults for absent keys):
+    ``embed_dims, depth, num_heads, patch_size, tubelet_size, img_size,
+    num_frames`` and the LayerNorm eps. None if it has no such backbone."""
+    import mmvmae  # noqa: F401  (its fixes first: vit_mae needs them)
+    from mmaction.models.backbones.vit_mae import VisionTransformer
+    model = model_cfg_from_text(cfg) if isinstance(cfg, str) else \
+        cfg.get('model') if isinstance(cfg, dict) else None
+    backbone = model.get('backbone') if isinstance(model, dict) else None
+    if not _is(backbone, 'VisionTransformer'):
+        return None
+    backbone = _with_defaults(VisionTransformer, backbone)
+    arch = {k: backbone[k] for k in ('embed_dims', 'depth', 'num_heads',
+                                     'patch_size', 'tubelet_size', 'img_size',
+                                     'num_frames')}
+    norm = backbone['norm_cfg']
+    if isinstance(norm, dict) and norm.get('type') in ('LN', 'LayerNorm'):
+        # build_norm_layer passes eps on; without it nn.LayerNorm's 1e-5
+        eps = norm.get('eps', 1e-5)
+        arch['norm_eps'] = arch['fc_norm_eps'] = eps
+    return _known(arch)

@@ -1,17 +1,19 @@
 """Convert any supported checkpoint to mmvmae, and mmvmae to Hugging Face."""
+import os.path as osp
 import re
 from typing import Dict, List, Optional, Tuple
 
 import torch
 
 from .arch import DECODER_HEADS, ENCODER_HEADS, count_blocks, infer_arch
-from .config_text import arch_from_cfg
+from .config_text import arch_from_cfg, mmaction2_arch_from_cfg
 from .detect import detect_format, load_source
 from .hf_export import export_hf
 from .huggingface import hf_heads, hf_to_mmvmae
 from .mmaction2 import mmaction2_to_mmvmae
 from .model_config import check_placement, model_config
 from .original import describe_original, original_to_mmvmae
+from .output import check_destination, save_checkpoint
 from .report import ConversionError, ConversionReport
 
 SOURCE_FORMATS = ('auto', 'videomae', 'videomaev2', 'mmaction2', 'hf',
@@ -36,9 +38,11 @@ def convert_to_mmvmae(src: str,
     """Read ``src`` (file or HF directory) into an mmvmae checkpoint.
 
     Returns:
-        ``({'state_dict': ..., 'meta': {'arch', 'config', 'conversion'}},
-        report)``. Raises :class:`ConversionError` on anything it cannot
-        place, on lost or all-zero q/v biases, and on a format mismatch.
+        ``({'state_dict': ..., 'meta': {'arch', 'model_config',
+        'conversion'}}, report)`` (not ``meta['config']``: mmengine's resume
+        runs that as Python, so mmvmae drops it with a warning). Raises
+        :class:`ConversionError` on anything it cannot place, on lost or
+        all-zero q/v biases, and on a format mismatch.
     """
     if src_format not in SOURCE_FORMATS:
         raise ConversionError(f'--from must be one of {SOURCE_FORMATS}, got '
@@ -58,6 +62,11 @@ def convert_to_mmvmae(src: str,
         _note_release_heads(renamed, num_heads, decoder_num_heads, report)
     elif detected == 'mmaction2':
         renamed, settings = mmaction2_to_mmvmae(state, report)
+        stated['encoder'] = _mmaction2_cfg(meta, renamed, settings, report)
+        if stated['encoder'][0] is None:
+            _note_release_heads(renamed, num_heads, None, report,
+                                'the mmaction2 checkpoint states no head '
+                                'count')
     elif detected == 'hf':
         renamed, settings = hf_to_mmvmae(state, report, hf_cfg)
         cfg_heads, cfg_dec_heads = hf_heads(hf_cfg)
@@ -85,7 +94,7 @@ def convert_to_mmvmae(src: str,
     check_qv_biases(state, renamed, arch, allow_zero_qv_bias)
     check_placement(renamed, arch)
     report.source_format = _describe(detected, arch)
-    meta_out = dict(arch=arch, config=model_config(arch),
+    meta_out = dict(arch=arch, model_config=model_config(arch),
                     conversion=dict(report.to_meta(), source=str(src)))
     return dict(state_dict=renamed, meta=meta_out), report
 
@@ -93,10 +102,12 @@ def convert_to_mmvmae(src: str,
 def _note_release_heads(state: Dict[str, torch.Tensor],
                         num_heads: Optional[int],
                         decoder_num_heads: Optional[int],
-                        report: ConversionReport) -> None:
-    """Original-layout files state no head count: the releases' count for
-    the width is the default; a different ``--num-heads`` (a model trained
-    with other heads) wins, with a note."""
+                        report: ConversionReport,
+                        source: str = '') -> None:
+    """Original-layout files (and mmaction2 ones without ``meta.cfg``)
+    state no head count: the releases' count for the width is the default
+    (noted for mmaction2, which builds any count); a different
+    ``--num-heads`` (a model trained with other heads) wins, with a note."""
     for key, given, table, what in (
             ('backbone.patch_embed.proj.weight', num_heads, ENCODER_HEADS,
              '--num-heads'),
@@ -108,6 +119,45 @@ def _note_release_heads(state: Dict[str, torch.Tensor],
         if given is not None and usual is not None and given != usual:
             report.note(f'{what} {given}: the VideoMAE / V2 releases of '
                         f'width {width} use {usual} (the file states none)')
+        elif given is None and usual is not None and source:
+            report.note(f'{source}: {usual} attention heads assumed (the '
+                        f'VideoMAE releases of width {width}); pass {what} '
+                        'if the model was built with another count')
+
+
+def _mmaction2_cfg(meta: Dict, state: Dict[str, torch.Tensor],
+                   settings: Dict, report: ConversionReport) -> Tuple:
+    """What an mmaction2 training config (``meta.cfg``, parsed, never
+    executed) states: its input size and LayerNorm eps go into
+    ``settings``; returns ``(num_heads, where, field)`` as ``stated``."""
+    cfg = meta.get('cfg') if isinstance(meta, dict) else None
+    arch = (mmaction2_arch_from_cfg(cfg) if cfg is not None else None) or {}
+    if cfg is None:
+        report.note('no meta.cfg in the mmaction2 checkpoint')
+    elif not arch:
+        report.note('meta.cfg has no vit_mae VisionTransformer backbone: '
+                    'not used')
+    if 'norm_eps' not in arch:
+        report.note('LayerNorm eps 1e-6 assumed (the VisionTransformer '
+                    'default); pass --layer-norm-eps if the model was built '
+                    'otherwise')
+    if not arch:
+        return None, '', ''
+    where = "the model config in the checkpoint's meta.cfg"
+    proj = state.get('backbone.patch_embed.proj.weight')
+    if proj is not None and proj.dim() == 5:
+        refuse_disagreement(arch, {
+            'embed_dims': proj.shape[0], 'tubelet_size': proj.shape[2],
+            'patch_size': proj.shape[3],
+            'depth': count_blocks(state, 'backbone.')}, where)
+    settings.update({k: arch[k] for k in ('img_size', 'num_frames',
+                                          'norm_eps', 'fc_norm_eps')
+                     if k in arch})
+    stated = ', '.join(f'{k}={v}' for k, v in arch.items()
+                       if k != 'fc_norm_eps')
+    report.note(f'from the model config in meta.cfg (parsed, not executed; '
+                f'VisionTransformer defaults where it is silent): {stated}')
+    return arch.get('num_heads'), where, 'num_heads'
 
 
 def _mmvmae_arch(meta: Dict, state: Dict[str, torch.Tensor],
@@ -212,9 +262,8 @@ def _check_hf_config(hf_cfg: Optional[Dict], arch: Dict) -> None:
                   patch_size=arch['patch_size'],
                   tubelet_size=arch['tubelet_size'],
                   qv_bias=arch['qkv_bias'],
+                  # HF builds the encoder's final norm only without it
                   use_mean_pooling=arch['out_type'] == 'avg')
-    if arch['num_classes'] is None:
-        checks.pop('use_mean_pooling')  # VideoMAEForPreTraining ignores it
     refuse_disagreement(hf_cfg, checks, 'config.json',
                         '; for qv_bias this means the q/v biases are missing')
 
@@ -261,22 +310,30 @@ def _describe(detected: str, arch: Dict) -> str:
 
 
 def convert_checkpoint(src: str, dst: str, src_format: str = 'auto',
-                       dst_format: str = 'mmvmae',
+                       dst_format: str = 'mmvmae', overwrite: bool = False,
                        **options) -> Tuple[Dict, List[ConversionReport]]:
     """Convert ``src`` and write ``dst`` (a ``.pth`` file or an HF dir).
 
+    ``dst`` is checked first (see :func:`.output.check_destination`): never
+    the source, an existing one only with ``overwrite``. Written atomically.
     Returns the mmvmae checkpoint and the reports (import, then export for
     ``dst_format='hf'``). Options: see :func:`convert_to_mmvmae`.
     """
     if dst_format not in ('mmvmae', 'hf'):
         raise ConversionError(f"--to must be 'mmvmae' or 'hf', got "
                               f'{dst_format!r}')
+    if not osp.exists(src):
+        raise ConversionError(f'source not found: {src}')
+    check_destination(src, dst, dst_format, overwrite)
     ckpt, report = convert_to_mmvmae(src, src_format, **options)
     reports = [report]
-    if dst_format == 'hf':
-        export = ConversionReport(source_format='mmvmae -> Hugging Face')
-        export_hf(ckpt['state_dict'], ckpt['meta']['arch'], dst, export)
-        reports.append(export)
-    else:
-        torch.save(ckpt, dst)
+    try:
+        if dst_format == 'hf':
+            export = ConversionReport(source_format='mmvmae -> Hugging Face')
+            export_hf(ckpt['state_dict'], ckpt['meta']['arch'], dst, export)
+            reports.append(export)
+        else:
+            save_checkpoint(ckpt, dst)
+    except OSError as err:
+        raise ConversionError(f'cannot write {dst}: {err}') from err
     return ckpt, reports

@@ -2,18 +2,17 @@
 
 The result loads with ``VideoMAEForVideoClassification.from_pretrained``
 (a recognizer), ``VideoMAEForPreTraining.from_pretrained`` (a pretraining
-model) or ``VideoMAEModel.from_pretrained`` (a bare backbone) with no
+model) or ``VideoMAEModel.from_pretrained`` (a bare backbone with its
+final norm; HF has no place for a bare backbone's ``fc_norm``) with no
 missing or unexpected keys.
 """
-import json
-import os
-import os.path as osp
 from typing import Dict
 
 import torch
 
 from .huggingface import LAYER_PARTS, TOP_LEVEL, TORCH_DEFAULT_EPS
 from .keymap import split_qkv
+from .output import save_hf
 from .report import ConversionError, ConversionReport, fail_on_leftovers
 
 _FROM_MMVMAE_TOP = {v: k for k, v in TOP_LEVEL.items()}
@@ -33,6 +32,12 @@ def hf_config(arch: Dict, report: ConversionReport) -> Dict:
         kind = 'VideoMAEForPreTraining'
     elif arch.get('num_classes'):
         kind = 'VideoMAEForVideoClassification'
+    elif arch['out_type'] == 'avg':
+        raise ConversionError(
+            "a backbone with mean pooling (out_type 'avg') has fc_norm, which "
+            'HF VideoMAEModel cannot hold (HF keeps fc_norm in '
+            'VideoMAEForVideoClassification, with a classifier); export the '
+            'recognizer with its cls_head instead')
     else:
         kind = 'VideoMAEModel'
     config = dict(
@@ -119,21 +124,19 @@ def mmvmae_to_hf_state(state: Dict[str, torch.Tensor],
     return out
 
 
-def save_hf(out_dir: str, state: Dict[str, torch.Tensor],
-            config: Dict) -> None:
-    """Write ``config.json`` and ``model.safetensors`` to ``out_dir``."""
-    from safetensors.torch import save_file
-    os.makedirs(out_dir, exist_ok=True)
-    with open(osp.join(out_dir, 'config.json'), 'w') as f:
-        json.dump(config, f, indent=2, sort_keys=True)
-    save_file({k: v.contiguous() for k, v in state.items()},
-              osp.join(out_dir, 'model.safetensors'),
-              metadata={'format': 'pt'})
-
-
 def export_hf(state: Dict[str, torch.Tensor], arch: Dict, out_dir: str,
               report: ConversionReport) -> Dict:
-    """Export an mmvmae state dict with its ``arch``; returns the config."""
+    """Export an mmvmae state dict with its ``arch``; returns the config.
+
+    Written atomically (see :mod:`.output`); in an existing ``out_dir``,
+    ``config.json`` and ``model.safetensors`` are replaced."""
     config = hf_config(arch, report)
-    save_hf(out_dir, mmvmae_to_hf_state(state, report), config)
+    hf_state = mmvmae_to_hf_state(state, report)
+    if config['architectures'] == ['VideoMAEModel']:
+        # a bare VideoMAEModel's own keys, as its save_pretrained writes them
+        hf_state = {k[len('videomae.'):] if k.startswith('videomae.')
+                    else k: v for k, v in hf_state.items()}
+    kept = save_hf(out_dir, hf_state, config)
+    if kept:
+        report.note(f'{out_dir} also holds {kept}, left as they were')
     return config

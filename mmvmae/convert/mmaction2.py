@@ -32,8 +32,9 @@ def mmaction2_to_mmvmae(state: Dict[str, torch.Tensor],
                         report: ConversionReport) -> Tuple[Dict, Dict]:
     """mmaction2 layout -> ``(mmvmae state dict, settings)``.
 
-    mmaction2's ``VisionTransformer`` uses LayerNorm eps 1e-6 by default; a
-    checkpoint does not record a different ``norm_cfg``.
+    mmaction2's ``VisionTransformer`` uses LayerNorm eps 1e-6 by default
+    (the settings here); a training config in ``meta.cfg`` may state
+    another (read by the converter).
     """
     state = dict(state)
     if 'backbone.pos_embed' in state:
@@ -44,8 +45,5 @@ def mmaction2_to_mmvmae(state: Dict[str, torch.Tensor],
         leftover, 'mmaction2',
         'Supported: recognizers with the vit_mae VisionTransformer backbone '
         'and a cls_head.fc_cls head')
-    report.note('mmaction2 checkpoints do not record norm_cfg: assuming '
-                'LayerNorm eps 1e-6 (the VisionTransformer default); pass '
-                '--layer-norm-eps if the model was built otherwise')
     settings = dict(norm_eps=1e-6, fc_norm_eps=1e-6)
     return renamed, settings

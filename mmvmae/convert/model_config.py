@@ -13,7 +13,6 @@ from mmvmae.models.utils.data_preprocessor import \
 from .report import ConversionError
 
 
-
 def _ratio(hidden: int, dim: int) -> float:
     """An MLP ratio with ``int(dim * ratio) == hidden`` (as Block computes)."""
     ratio = hidden / dim
@@ -47,8 +46,9 @@ def backbone_config(arch: Dict) -> Dict:
 
 
 def model_config(arch: Dict) -> Dict:
-    """A ``VideoMAE`` (with a decoder), ``Recognizer3D`` (with a class head)
-    or bare ``VideoMAEViT`` config for ``arch``."""
+    """A ``VideoMAE`` (with a decoder) or ``Recognizer3D`` config for
+    ``arch``; a backbone alone is a ``Recognizer3D`` without ``cls_head``,
+    so that its keys are ``backbone.*`` as in every mmvmae checkpoint."""
     backbone = backbone_config(arch)
     dec = arch.get('decoder')
     if dec is not None:
@@ -75,12 +75,13 @@ def model_config(arch: Dict) -> Dict:
                     patch_size=arch['patch_size'],
                     tubelet_size=arch['tubelet_size'])
         return dict(type='VideoMAE', backbone=backbone, neck=neck, head=head)
+    model = dict(type='Recognizer3D', backbone=backbone,
+                 data_preprocessor=default_data_preprocessor())
     if arch.get('num_classes'):
-        head = dict(type='VideoMAEClsHead', num_classes=arch['num_classes'],
-                    in_channels=arch['embed_dims'])
-        return dict(type='Recognizer3D', backbone=backbone, cls_head=head,
-                    data_preprocessor=default_data_preprocessor())
-    return backbone
+        model['cls_head'] = dict(type='VideoMAEClsHead',
+                                 num_classes=arch['num_classes'],
+                                 in_channels=arch['embed_dims'])
+    return model
 
 
 def build_model(arch: Dict, device: str = 'cpu') -> nn.Module:

@@ -8,38 +8,62 @@ target.
 """
 import os
 import os.path as osp
-import tempfile
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Union
+from typing import Iterator, Union
 
 from mmengine.fileio import LocalBackend, register_backend
+
+
+def temporary_name(path: str) -> str:
+    """A fresh hidden name next to ``path``: ``.<name>.tmp-<random>``."""
+    return osp.join(osp.dirname(path),
+                    f'.{osp.basename(path)}.tmp-{uuid.uuid4().hex[:8]}')
+
+
+@contextmanager
+def atomic_file(path: Union[str, Path]) -> Iterator[str]:
+    """Yield a temporary path next to ``path`` to write; when the block
+    succeeds the file is fsynced and replaces ``path``, on an error it is
+    removed. Creates the folder if needed; the file gets the usual
+    permissions (0o666 less the umask, also when the writer, e.g.
+    safetensors, made it 0600)."""
+    path = osp.abspath(os.fspath(path))
+    folder = osp.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    tmp = temporary_name(path)
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    mode = os.stat(tmp).st_mode
+    try:
+        yield tmp
+        os.chmod(tmp, mode)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.lexists(tmp):
+            os.remove(tmp)
+        raise
+    fsync_dir(folder)
 
 
 def atomic_write(data: Union[bytes, str], path: Union[str, Path],
                  encoding: str = 'utf-8') -> None:
     """Write ``data`` (bytes, or text in ``encoding``) to ``path``
     atomically, creating its folder if needed."""
-    path = osp.abspath(os.fspath(path))
-    folder = osp.dirname(path)
-    os.makedirs(folder, exist_ok=True)
     if isinstance(data, str):
         data = data.encode(encoding)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(path)}',
-                               suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
+    with atomic_file(path) as tmp:
+        with open(tmp, 'wb') as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-    _fsync_dir(folder)
 
 
-def _fsync_dir(folder: str) -> None:
+def fsync_dir(folder: str) -> None:
+    """Make a rename in ``folder`` durable (where the OS allows it)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:  # e.g. Windows cannot open folders

@@ -1,24 +1,11 @@
 """tools/convert_checkpoint.py end to end: in a subprocess (the real entry
 point) and, for the cheaper cases, through its ``main``."""
-import importlib.util
-
-import pytest
 import torch
-from convert_helpers import REPO_ROOT, run_tool
+from convert_helpers import run_tool
 from mmengine.runner import load_checkpoint
 from test_original import original_finetune
 
 from mmvmae.convert import build_model
-
-
-@pytest.fixture(scope='module')
-def tool_main():
-    spec = importlib.util.spec_from_file_location(
-        'convert_checkpoint_tool',
-        REPO_ROOT / 'tools' / 'convert_checkpoint.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
 
 
 def test_original_to_mmvmae_and_hf(tmp_path, hf, tool_main, capsys):
@@ -77,3 +64,22 @@ def test_zeroed_biases_fail(tmp_path, tool_main, capsys):
     assert tool_main(args) != 0
     assert 'q/v bias' in capsys.readouterr().err
     assert tool_main(args + ['--allow-zero-qv-bias']) == 0
+
+
+def test_model_config_is_not_meta_config(tmp_path, tool_main):
+    """mmvmae drops a checkpoint's meta['config'] with a security warning
+    (mmengine's resume runs it as Python), so the converter stores the model
+    config as meta['model_config']; it builds the model of the weights."""
+    import mmvmae
+    from mmengine.registry import DefaultScope
+
+    from mmvmae.registry import MODELS
+    torch.save(dict(module=original_finetune()), tmp_path / 'ft.pth')
+    assert tool_main([str(tmp_path / 'ft.pth'), str(tmp_path / 'out.pth'),
+                      '--num-heads', '4']) == 0
+    ckpt = torch.load(tmp_path / 'out.pth', weights_only=True)
+    assert 'config' not in ckpt['meta']
+    mmvmae.register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope('mmvmae'):
+        model = MODELS.build(ckpt['meta']['model_config'])
+    model.load_state_dict(ckpt['state_dict'], strict=True)

@@ -19,13 +19,16 @@ def mmaction_vit(**kwargs):
     return randomize_(VisionTransformer(**dict(TINY, **kwargs))).eval()
 
 
-def save_recognizer(backbone, path, num_classes: int = 5):
-    """An mmengine-style checkpoint of a Recognizer3D with a cls_head."""
+def save_recognizer(backbone, path, num_classes: int = 5,
+                    embed_dims: int = TINY['embed_dims'], cfg=None):
+    """An mmengine-style checkpoint of a Recognizer3D with a cls_head (and
+    the config text ``cfg`` as ``meta['cfg']``)."""
     state = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
-    head = randomize_(torch.nn.Linear(TINY['embed_dims'], num_classes), 1)
+    head = randomize_(torch.nn.Linear(embed_dims, num_classes), 1)
     state.update({f'cls_head.fc_cls.{k}': v
                   for k, v in head.state_dict().items()})
-    torch.save(dict(meta=dict(epoch=3), state_dict=state), path)
+    meta = dict(epoch=3) if cfg is None else dict(epoch=3, cfg=cfg)
+    torch.save(dict(meta=meta, state_dict=state), path)
     return head
 
 
@@ -79,3 +82,64 @@ def test_unknown_key_is_refused(tmp_path):
     torch.save(ckpt, tmp_path / 'mma.pth')
     with pytest.raises(ConversionError, match='roi_head.bbox_head'):
         convert_to_mmvmae(str(tmp_path / 'mma.pth'), num_heads=2)
+
+
+def _mmaction2_cfg(**backbone) -> str:
+    """``meta['cfg']`` as mmengine's Runner saves it: the config text."""
+    from mmengine.config import Config
+    return Config(dict(model=dict(
+        type='Recognizer3D',
+        backbone=dict(type='VisionTransformer', **backbone),
+        cls_head=dict(type='TimeSformerHead', num_classes=5,
+                      in_channels=backbone.get('embed_dims', 768))))
+    ).pretty_text
+
+
+def test_meta_cfg_gives_the_heads(tmp_path):
+    """Width 384 (the releases' ViT-S has 6 heads) trained with 8: meta.cfg
+    says so, and the features match mmaction2's."""
+    kwargs = dict(embed_dims=384, depth=1, num_heads=8,
+                  norm_cfg=dict(type='LN', eps=1e-5))
+    ref = mmaction_vit(**kwargs)
+    save_recognizer(ref, tmp_path / 'mma.pth', embed_dims=384,
+                    cfg=_mmaction2_cfg(**dict(TINY, **kwargs)))
+    ckpt, report = convert_to_mmvmae(str(tmp_path / 'mma.pth'))
+    arch = ckpt['meta']['arch']
+    assert (arch['num_heads'], arch['img_size'], arch['num_frames'],
+            arch['norm_eps']) == (8, 32, 4, 1e-5)
+    assert any('meta.cfg' in note and 'num_heads=8' in note
+               for note in report.notes)
+    model = build_model(arch)
+    model.load_state_dict(ckpt['state_dict'], strict=True)
+    x = torch.randn(1, 3, 4, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model.backbone(x), ref(x), atol=1e-5,
+                                   rtol=0)
+    with pytest.raises(ConversionError, match=r'--num-heads 6 contradicts '
+                       r"the model config in the checkpoint's meta.cfg"):
+        convert_to_mmvmae(str(tmp_path / 'mma.pth'), num_heads=6)
+
+
+def test_meta_cfg_defaults_and_disagreement(tmp_path):
+    """A key the config omits is VisionTransformer's default (12 heads),
+    as mmaction2 built it; a config that disagrees with the weights is an
+    error."""
+    ref = mmaction_vit(embed_dims=384, depth=1, num_heads=12)
+    save_recognizer(ref, tmp_path / 'mma.pth', embed_dims=384,
+                    cfg=_mmaction2_cfg(embed_dims=384, depth=1))
+    ckpt, _ = convert_to_mmvmae(str(tmp_path / 'mma.pth'), img_size=32,
+                                num_frames=4)
+    assert ckpt['meta']['arch']['num_heads'] == 12
+    save_recognizer(ref, tmp_path / 'bad.pth', embed_dims=384,
+                    cfg=_mmaction2_cfg(embed_dims=384, depth=2))
+    with pytest.raises(ConversionError, match=r"'depth': \(2, 1\)"):
+        convert_to_mmvmae(str(tmp_path / 'bad.pth'))
+
+
+def test_without_meta_cfg_the_release_heads_are_noted(tmp_path):
+    ref = mmaction_vit(embed_dims=384, depth=1, num_heads=6)
+    save_recognizer(ref, tmp_path / 'mma.pth', embed_dims=384)
+    ckpt, report = convert_to_mmvmae(str(tmp_path / 'mma.pth'))
+    assert ckpt['meta']['arch']['num_heads'] == 6
+    assert any('states no head count: 6 attention heads assumed' in note
+               for note in report.notes)
