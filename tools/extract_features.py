@@ -13,16 +13,24 @@ records what makes the features (config, checkpoint, options); a run with
 other ones into the same DIR is refused. A DIR of an older version (.npy
 files, no such record) is resumed with a warning and gets the record.
 Unreadable videos are reported and listed in ``DIR/failed.txt``; the exit
-status is then 1. A video that crashed the process (a decoder segfault) is
-skipped, and listed, by the next run.
+status is then 1.
+
+A run stopped by SIGTERM, SIGHUP or Ctrl-C (SIGINT) cleans up and dies of
+that signal (exit status 128 + its number); a re-run continues. A run that
+dies while reading a video without that chance (a decoder segfault, SIGKILL,
+the out-of-memory killer) leaves ``DIR/.in_progress`` naming the video: the
+next run tries it again after the others. A video that killed two runs is
+recorded in ``DIR/crashed.txt``, and every later run skips it and lists it
+as failed until its line is removed from that file.
 """
 import argparse
 import hashlib
 import json
 import os
 import os.path as osp
+import signal
 import sys
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 from mmengine.config import DictAction
@@ -37,6 +45,8 @@ COMPARED = {'config': ('config_hash', ),
             'cfg_options': ('cfg_options', ), 'views': ('views', ),
             'average_views': ('average_views', ), 'fp16': ('fp16', )}
 MIB = 1 << 20
+MARKER = '.in_progress'  # the video being read, while it is read
+CRASHED = 'crashed.txt'  # videos that killed two runs, skipped from then on
 
 
 def parse_args() -> argparse.Namespace:
@@ -161,18 +171,83 @@ def save_manifest(out_dir: str, manifest: dict) -> None:
     path = osp.join(out_dir, MANIFEST)
     if osp.isfile(path):
         return
-    os.makedirs(out_dir, exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(manifest, f, indent=2)
-    os.replace(tmp, path)
+    from mmvmae.utils.atomic_write import atomic_write
+    atomic_write(json.dumps(manifest, indent=2), path)
 
 
 def save_atomic(path: str, array: np.ndarray) -> None:
-    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}.npy'
-    np.save(tmp, array)
-    os.replace(tmp, path)
+    from mmvmae.utils.atomic_write import atomic_file
+    with atomic_file(path) as tmp, open(tmp, 'wb') as f:
+        np.save(f, array)
+
+
+class Stopped(BaseException):
+    """A SIGTERM or SIGHUP arrived (raised in the main thread, so that
+    clean-up code runs as for Ctrl-C)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, frame) -> None:
+    raise Stopped(signum)
+
+
+def catch_stop_signals() -> dict:
+    """Raise ``Stopped`` on SIGTERM and SIGHUP where they would kill the
+    process (left alone if ignored, e.g. under ``nohup``); returns the
+    previous handlers."""
+    previous = {}
+    for signum in (signal.SIGTERM, getattr(signal, 'SIGHUP', None)):
+        if signum is None:  # no SIGHUP on Windows
+            continue
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, _raise_stopped)
+    return previous
+
+
+def die_of(signum: int) -> None:
+    """End the process by ``signum`` with its default action, as if it had
+    not been caught: the parent sees the signal (a shell: 128 + signum)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    sys.exit(128 + signum)  # not reached where the signal kills
+
+
+def read_marker(out_dir: str) -> Tuple[Optional[str], int]:
+    """``(video, attempt)`` of the marker a dead run left in ``out_dir``
+    (``attempt`` 2: it was the retry), or ``(None, 0)``."""
+    path = osp.join(out_dir, MARKER)
+    if not osp.isfile(path):
+        return None, 0
+    with open(path, encoding='utf-8') as f:
+        text = f.read().strip()
+    try:
+        record = json.loads(text)
+        return record['video'], int(record['attempt'])
+    except (ValueError, TypeError, KeyError):  # an older version's: a path
+        return (osp.abspath(text), 1) if text else (None, 0)
+
+
+def read_crashed(out_dir: str) -> List[str]:
+    path = osp.join(out_dir, CRASHED)
+    if not osp.isfile(path):
+        return []
+    with open(path, encoding='utf-8') as f:
+        return [line.rstrip('\n') for line in f if line.strip()]
+
+
+def record_crashed(out_dir: str, video: str) -> None:
+    """Add ``video`` to ``out_dir/crashed.txt`` (atomically)."""
+    videos = read_crashed(out_dir)
+    if video in videos:
+        return
+    from mmvmae.utils.atomic_write import atomic_write
+    atomic_write(''.join(f'{v}\n' for v in videos + [video]),
+                 osp.join(out_dir, CRASHED))
 
 
 def main() -> None:
@@ -207,7 +282,7 @@ def main() -> None:
         return
     from mmengine.utils import ProgressBar
 
-    from mmvmae.apis import VideoReadError, extract_features, init_model
+    from mmvmae.apis import init_model
     from mmvmae.apis.video_input import test_pipeline_cfg
     try:
         model = init_model(cfg, args.checkpoint, args.device,
@@ -217,32 +292,88 @@ def main() -> None:
     except (FileNotFoundError, ValueError, TypeError) as err:
         sys.exit(f'error: {err}')
     save_manifest(args.out_dir, manifest)  # once the model is known good
-    # the video being read; left behind when a decoder crash kills the
-    # process, so a re-run skips that video instead of crashing again
-    marker = osp.join(args.out_dir, '.in_progress')
-    crashed = open(marker).read().strip() if osp.isfile(marker) else None
+    failed, todo, retry = plan_crashed(args.out_dir, todo)
+    total = len(failed) + len(todo)
+    progress = ProgressBar(len(todo), file=sys.stdout)
+    handlers = catch_stop_signals()
+    try:
+        failed += extract_all(model, args, todo, progress, retry)
+    except (Stopped, KeyboardInterrupt) as stop:
+        name = str(stop) if isinstance(stop, Stopped) else 'SIGINT'
+        print(f'\nstopped by {name} after {progress.completed} of '
+              f'{len(todo)} videos; run it again to continue',
+              file=sys.stderr)
+        die_of(getattr(stop, 'signum', signal.SIGINT))
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    print(flush=True)
+    exit_on_failures(failed, total, args.out_dir, 'could not be read')
+
+
+def plan_crashed(out_dir: str, todo: List[Tuple[str, str]]
+                 ) -> Tuple[List[str], List[Tuple[str, str]], Optional[str]]:
+    """``(failures, todo, retry)``: the failures of the videos that killed
+    two runs (recorded in ``crashed.txt``, left out of ``todo``); ``retry``:
+    the video one run died reading, if any, moved to the end of ``todo``."""
+    video, attempt = read_marker(out_dir)
+    by_video = {osp.abspath(path): (path, out) for path, out in todo}
+    if video in by_video and attempt >= 2:
+        record_crashed(out_dir, video)
+    failed = []
+    for crashed in read_crashed(out_dir):
+        if crashed in by_video:
+            path, _ = by_video.pop(crashed)
+            failed.append(
+                f'{path}\tkilled two runs while it was read (a crash in the '
+                'video decoder or the model?); listed in '
+                f'{osp.join(out_dir, CRASHED)}, remove it there to try again')
+    todo = list(by_video.values())
+    if video in by_video and attempt < 2:
+        print(f'warning: the previous run died while reading {video} (a '
+              'crash, SIGKILL or the out-of-memory killer): trying it again '
+              'after the other videos; if it dies again, the next run skips '
+              'it', file=sys.stderr, flush=True)
+        todo.append(todo.pop(todo.index(by_video[video])))
+        return failed, todo, video
+    return failed, todo, None
+
+
+def extract_all(model, args: argparse.Namespace,
+                todo: List[Tuple[str, str]], progress,
+                retry: Optional[str] = None) -> List[str]:
+    """Extract and save the features of ``todo``; returns the failures.
+    ``out_dir/.in_progress`` names the video being read (attempt 2 for
+    ``retry``): removed on any Python exception (Ctrl-C, ``Stopped`` too),
+    it stays only where the process dies without one (a crash, SIGKILL)."""
+    from mmvmae.apis import VideoReadError, extract_features
+    marker = osp.join(args.out_dir, MARKER)
     failed = []
     os.makedirs(args.out_dir, exist_ok=True)
-    progress = ProgressBar(len(todo), file=sys.stdout)
-    for path, out in todo:
-        if path == crashed:
-            failed.append(f'{path}\tthe previous run died reading it')
-            progress.update()
-            continue
-        with open(marker, 'w') as f:
-            f.write(path)
-        try:
-            features = extract_features(model, path, views=args.views)
-        except (FileNotFoundError, VideoReadError, ValueError) as err:
-            failed.append(f'{path}\t{err}')
-        else:
-            features = features.mean(0) if args.average_views else features
+    try:
+        for path, out in todo:
+            video = osp.abspath(path)
+            with open(marker, 'w', encoding='utf-8') as f:
+                json.dump(dict(video=video,
+                               attempt=2 if video == retry else 1), f)
+            try:
+                features = extract_features(model, path, views=args.views)
+            except (FileNotFoundError, VideoReadError, ValueError) as err:
+                failed.append(f'{path}\t{err}')
+                progress.update()
+                continue
+            except Exception:  # a bug or the machine: stop, name the video
+                print(f'\nerror while extracting {path}:', file=sys.stderr)
+                raise
+            if args.average_views:
+                features = features.mean(0)
             save_atomic(out, features.numpy().astype(
                 np.float16 if args.fp16 else np.float32))
-        progress.update()
-    os.remove(marker)
-    print(flush=True)
-    exit_on_failures(failed, len(todo), args.out_dir, 'could not be read')
+            progress.update()
+    finally:
+        if osp.exists(marker):
+            os.remove(marker)
+    return failed
 
 
 if __name__ == '__main__':

@@ -171,3 +171,50 @@ def test_bad_input_is_named(tmp_path, caplog):
     (tmp_path / 'dets.csv').write_text('vid,0902,0.1,0.1\n')
     with pytest.raises(ValueError, match='dets.csv'):
         ava_frame_map(**files, logger=None)
+
+
+def test_max_dets_per_frame_keeps_the_official_top_50(tmp_path):
+    # 902: 56 class-2 detections (the best a hit) outscore the class-1 hit,
+    # which ranks 57th; 903 has a single, low-scoring class-1 hit. Rows of
+    # action 7 (not in the label map) take no place in the 50.
+    gt = [(902, G1, 1), (902, G2, 2), (903, G1, 1)]
+    cls2 = [0.99 - i / 100 for i in range(56)]
+    dets = ([(902, G3, 7, 1.0)] * 10
+            + [(902, NEAR_G2 if i == 0 else FAR, 2, s)
+               for i, s in enumerate(cls2)]
+            + [(902, NEAR_G1, 1, 0.1), (903, NEAR_G1, 1, 0.05)])
+    files = _files(tmp_path, gt, dets)
+    ap2 = voc_ap(cls2, [1] + [0] * 55, 1)
+    assert ap2 == pytest.approx(1.0)
+    # default: every detection, as mmaction2
+    result = ava_frame_map(**files, logger=None)
+    assert result['per_class'][1] == pytest.approx(
+        voc_ap([0.1, 0.05], [1, 1], 2))
+    assert result['overall'] == pytest.approx(1.0)
+    # official script (capacity=50): 902's class-1 hit is cut, 903's not
+    official = ava_frame_map(**files, max_dets_per_frame=50, logger=None)
+    assert official['per_class'][1] == pytest.approx(
+        voc_ap([0.05], [1], 2))
+    assert official['per_class'][2] == pytest.approx(
+        voc_ap(cls2[:50], [1] + [0] * 49, 1))
+    assert official['overall'] == pytest.approx((0.5 + 1.0) / 2)
+    assert ava_frame_map(**files, max_dets_per_frame=57, logger=None)[
+        'overall'] == pytest.approx(1.0)
+
+
+def test_max_dets_per_frame_ties_and_bad_values(tmp_path, caplog):
+    gt = [(902, G1, 1)]
+    # tied scores at the cut: the row earlier in the file is kept
+    files = _files(tmp_path, gt, [(902, FAR, 1, 0.5), (902, NEAR_G1, 1, 0.5)])
+    assert ava_frame_map(**files, max_dets_per_frame=1,
+                         logger=None)['overall'] == 0.0
+    files = _files(tmp_path, gt, [(902, NEAR_G1, 1, 0.5), (902, FAR, 1, 0.5)])
+    logger = logging.getLogger('test_ava_frame_map')
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        assert ava_frame_map(**files, max_dets_per_frame=1,
+                             logger=logger)['overall'] == 1.0
+    assert 'kept the 1 highest-scoring detections per frame, dropped 1 of ' \
+        '2' in caplog.text
+    for bad in (0, -1, 2.5, True, '50'):
+        with pytest.raises(ValueError, match='max_dets_per_frame must be'):
+            ava_frame_map(**files, max_dets_per_frame=bad, logger=None)

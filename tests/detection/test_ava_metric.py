@@ -1,4 +1,5 @@
-"""``AVAFrameMAP`` (frame mAP@0.5, official AVA rule) on hand-made cases."""
+"""``AVAFrameMAP`` (frame mAP@0.5, classes averaged as the official AVA
+script) on hand-made cases."""
 import csv
 
 import numpy as np
@@ -97,3 +98,24 @@ def test_label_file_is_required(files):
     files['label_file'] = None
     with pytest.raises(ValueError, match='label_file'):
         METRICS.build(dict(type='AVAFrameMAP', **files))
+
+
+def test_max_dets_per_frame(files):
+    near_g1 = (0.11, 0.1, 0.4, 0.5)
+    far = (0.0, 0.6, 0.2, 0.9)
+    preds = [_pred(902, [far, near_g1], [[0, .9, 0, 0], [0, .8, .7, 0]])]
+    ap1 = voc_ap([.9, .8], [0, 1], 3)
+    metric = METRICS.build(dict(type='AVAFrameMAP', num_classes=4, **files))
+    metric.process([], preds)
+    assert metric.compute_metrics(metric.results)['overall'] == \
+        pytest.approx((ap1 + 1.0) / 2, abs=1e-4)
+    # the 3rd detection of frame 902 (action 2, .7) is not evaluated
+    metric = METRICS.build(dict(type='AVAFrameMAP', num_classes=4,
+                                max_dets_per_frame=2, **files))
+    metric.process([], preds)
+    assert metric.compute_metrics(metric.results)['overall'] == \
+        pytest.approx((ap1 + 0.0) / 2, abs=1e-4)
+    assert metric.per_class_ap[2] == 0.0
+    with pytest.raises(ValueError, match='max_dets_per_frame must be'):
+        METRICS.build(dict(type='AVAFrameMAP', max_dets_per_frame=0,
+                           **files))

@@ -1,8 +1,10 @@
 """tools/extract_features.py: a folder with good, short and broken videos,
-resuming, a list file with averaged views; refused: list entries outside the
+resuming, a list file with averaged views; runs stopped (SIGTERM, Ctrl-C, an
+error), killed or crashed by a video; refused: list entries outside the
 root, videos sharing a .npy, an out dir of another checkpoint or options."""
 import json
 import shutil
+import signal
 
 import numpy as np
 import pytest
@@ -10,7 +12,9 @@ import torch
 
 from apis.tiny_models import (SHARED_VIDEOS, save_tiny, tiny_pretrain_cfg,
                               write_video)
-from .helpers import run_tool
+from tool_process import run_python
+
+from .helpers import REPO_ROOT, run_tool
 
 
 @pytest.fixture(scope='module')
@@ -35,7 +39,8 @@ def test_folder_resume_and_failures(setup):
     folder, videos, config, ckpt = setup
     (videos / 'broken.mp4').write_bytes(b'garbage')
     out = folder / 'out'
-    with pytest.raises(AssertionError, match='1 of .* could not be read'):
+    with pytest.raises(AssertionError, match='1 of [34] videos could not '
+                       'be read'):
         run_tool('extract_features.py', str(videos), config, ckpt,
                  '--out-dir', str(out), cwd=folder)
     assert 'broken.mp4' in (out / 'failed.txt').read_text()
@@ -77,18 +82,125 @@ def test_list_file_with_averaged_views(setup):
                  '--out-dir', str(out), cwd=folder)
 
 
-def test_video_that_killed_the_previous_run_is_skipped(setup):
+# Runs tools/extract_features.py with ``extract_features`` doing ACTION when
+# it reads the video named VICTIM: what a decoder crash ('segv'), SIGKILL,
+# a scheduler's SIGTERM, Ctrl-C or a Python error does to the run.
+DIE_ON = """\
+import os, resource, runpy, signal, sys, time
+import mmvmae.apis
+action, victim, tool = sys.argv[1:4]
+real = mmvmae.apis.extract_features
+
+def extract(model, path, **kwargs):
+    if os.path.basename(path) == victim:
+        if action == 'error':
+            raise RuntimeError('boom')
+        if action == 'interrupt':
+            raise KeyboardInterrupt
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        os.kill(os.getpid(), dict(segv=signal.SIGSEGV, kill=signal.SIGKILL,
+                                  term=signal.SIGTERM)[action])
+        time.sleep(60)
+    return real(model, path, **kwargs)
+
+mmvmae.apis.extract_features = extract
+sys.argv, sys.path[0] = [tool, *sys.argv[4:]], os.path.dirname(tool)
+runpy.run_path(tool, run_name='__main__')
+"""
+
+
+def _three_videos(setup, name):
+    """``(folder of a.mp4, b.mp4, c.mp4, extraction command args)``."""
     folder, videos, config, ckpt = setup
-    out = folder / 'crashed'
-    out.mkdir()
-    victim = str(videos / 'short.mp4')
-    (out / '.in_progress').write_text(victim)  # as a segfault leaves it
-    with pytest.raises(AssertionError, match='previous run died reading'):
-        run_tool('extract_features.py', str(videos), config, ckpt,
-                 '--out-dir', str(out), cwd=folder)
-    assert not (out / 'short.npy').exists()
-    assert (out / 'class_a' / 'long.npy').is_file()
+    source = folder / f'{name}_videos'
+    source.mkdir()
+    for video in 'abc':
+        shutil.copy(videos / 'short.mp4', source / f'{video}.mp4')
+    return source, [str(source), config, ckpt, '--out-dir',
+                    str(folder / name)]
+
+
+def _die_on(folder, action, victim, args):
+    """The tool run with ``victim`` doing ``action`` (see DIE_ON)."""
+    script = folder / 'die_on.py'
+    script.write_text(DIE_ON)
+    return run_python(script, action, victim,
+                      REPO_ROOT / 'tools' / 'extract_features.py', *args,
+                      cwd=folder)
+
+
+@pytest.mark.parametrize('action, returncode', [
+    ('term', -signal.SIGTERM), ('interrupt', -signal.SIGINT),
+    ('error', 1)])
+def test_stopped_run_blames_no_video(setup, action, returncode):
+    folder = setup[0]
+    source, args = _three_videos(setup, f'stopped_{action}')
+    out = folder / f'stopped_{action}'
+    stopped = _die_on(folder, action, 'b.mp4', args)
+    assert not (out / '.in_progress').exists()  # b.mp4 is not to blame
+    assert stopped.returncode == returncode, stopped.stderr
+    assert ('error while extracting ' + str(source / 'b.mp4')
+            if action == 'error' else 'stopped by SIG') in stopped.stderr
+    assert (out / 'a.npy').is_file() and not (out / 'b.npy').exists()
+    assert not list(out.rglob('*.tmp*'))
+    again = run_tool('extract_features.py', *args, cwd=folder)
+    assert '1 already done, 2 to extract' in again.stdout
+    assert 'warning' not in again.stderr
+    assert sorted(p.name for p in out.glob('*.npy')) == \
+        ['a.npy', 'b.npy', 'c.npy']
+
+
+def test_killed_run_retries_the_video_last(setup):
+    # SIGKILL (or the out-of-memory killer) leaves the marker: the video is
+    # tried again, after the others, and extracts
+    folder = setup[0]
+    source, args = _three_videos(setup, 'killed')
+    out = folder / 'killed'
+    killed = _die_on(folder, 'kill', 'b.mp4', args)
+    assert killed.returncode == -signal.SIGKILL
+    marker = json.loads((out / '.in_progress').read_text())
+    assert marker == dict(video=str(source / 'b.mp4'), attempt=1)
+    again = run_tool('extract_features.py', *args, cwd=folder)
+    assert f'previous run died while reading {source / "b.mp4"}' in \
+        again.stderr
+    assert sorted(p.name for p in out.glob('*.npy')) == \
+        ['a.npy', 'b.npy', 'c.npy']
     assert not (out / '.in_progress').exists()
+    assert not (out / 'crashed.txt').exists()
+    # an older version's marker (the path alone) is retried the same way
+    (out / 'b.npy').unlink()
+    (out / '.in_progress').write_text(str(source / 'b.mp4'))
+    again = run_tool('extract_features.py', *args, cwd=folder)
+    assert 'previous run died while reading' in again.stderr
+    assert (out / 'b.npy').is_file()
+
+
+def test_video_that_kills_two_runs_is_skipped_and_reported(setup):
+    folder = setup[0]
+    source, args = _three_videos(setup, 'crashed')
+    out = folder / 'crashed'
+    first = _die_on(folder, 'segv', 'b.mp4', args)
+    assert first.returncode == -signal.SIGSEGV
+    assert (out / 'a.npy').is_file() and not (out / 'c.npy').exists()
+    # the retry comes after c.mp4, so that one is done when it dies again
+    second = _die_on(folder, 'segv', 'b.mp4', args)
+    assert second.returncode == -signal.SIGSEGV
+    assert 'previous run died while reading' in second.stderr
+    assert (out / 'c.npy').is_file()
+    with pytest.raises(AssertionError, match='1 of 1 videos could not be '
+                       'read') as error:
+        run_tool('extract_features.py', *args, cwd=folder)
+    assert 'b.mp4\tkilled two runs while it was read' in str(error.value)
+    assert (out / 'crashed.txt').read_text() == f'{source / "b.mp4"}\n'
+    assert 'killed two runs' in (out / 'failed.txt').read_text()
+    assert not (out / '.in_progress').exists()
+    # later runs do not read it again (it would crash them), until its
+    # line is removed from crashed.txt
+    later = _die_on(folder, 'segv', 'b.mp4', args)
+    assert later.returncode == 1 and 'killed two runs' in later.stderr
+    (out / 'crashed.txt').write_text('')
+    run_tool('extract_features.py', *args, cwd=folder)
+    assert (out / 'b.npy').is_file()
 
 
 def test_list_entries_outside_the_root_are_refused(setup):

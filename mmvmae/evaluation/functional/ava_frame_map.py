@@ -1,4 +1,5 @@
-"""AVA frame mAP@0.5 (the official ActivityNet / TF object detection rule).
+"""AVA frame mAP@0.5: VOC AP per class, averaged as the official ActivityNet
+script (``get_ava_performance.py``, TF object detection) does.
 
 Replaces mmaction2 1.2.0's ``ava_eval``
 (``mmaction.evaluation.functional.ava_utils``), which:
@@ -14,6 +15,17 @@ Replaces mmaction2 1.2.0's ``ava_eval``
 3. counts ground truth on excluded timestamps in the recall denominator.
    Here excluded frames are left out entirely (ground truth and detections),
    as in the official script.
+
+Two choices of the official script are options, off by default as in
+mmaction2's ``ava_eval`` (which keeps every detection, as SlowFast's AVA
+evaluation does, and evaluates frames with ground truth only):
+``max_dets_per_frame=50`` keeps only the 50 highest-scoring detections of
+each keyframe (the official script reads detections with ``capacity=50``),
+and ``ignore_empty_frames=False`` counts detections on frames without ground
+truth as false positives. With both, the official script's frames and
+detections are evaluated, but for scores that tie at a frame's 50th place:
+here the rows earlier in the file are kept, the official heap may keep
+another of them.
 
 The file readers (``read_csv``, ``read_labelmap``, ``read_exclusions``) and
 the VOC precision/recall/AP functions are mmaction2's (from ActivityNet/TF).
@@ -84,6 +96,31 @@ def _read_csv(path: str, whitelist: set) -> tuple:
                 f'timestamp,x1,y1,x2,y2,action_id[,score]): {err}') from err
 
 
+def check_max_dets_per_frame(value: Optional[int], who: str) -> None:
+    """ValueError unless ``value`` is None or a positive int."""
+    if value is not None and (isinstance(value, bool)
+                              or not isinstance(value, int) or value < 1):
+        raise ValueError(f'{who}: max_dets_per_frame must be a positive int '
+                         '(the official script: 50) or None (keep all), got '
+                         f'{value!r}')
+
+
+def _keep_top(limit: int, boxes: dict, labels: dict, scores: dict,
+              logger: Optional[str]) -> None:
+    """Cut every frame's detections to its ``limit`` best, in place (the
+    reader's lists are sorted by descending score, ties in file order)."""
+    dropped = total = 0
+    for key in boxes:
+        total += len(boxes[key])
+        dropped += max(len(boxes[key]) - limit, 0)
+        for table in (boxes, labels, scores):
+            del table[key][limit:]
+    if dropped and logger is not None:
+        print_log(f'ava_frame_map: kept the {limit} highest-scoring '
+                  f'detections per frame, dropped {dropped} of {total}',
+                  logger=logger)
+
+
 def _mean(values: List[float]) -> float:
     values = [v for v in values if not math.isnan(v)]
     return float(np.mean(values)) if values else math.nan
@@ -96,6 +133,7 @@ def ava_frame_map(result_file: str,
                   class_ids: Optional[Sequence[int]] = None,
                   iou_thr: float = 0.5,
                   ignore_empty_frames: bool = True,
+                  max_dets_per_frame: Optional[int] = None,
                   logger: Optional[str] = 'current') -> Dict:
     """Frame mAP of AVA detections against ground truth.
 
@@ -110,6 +148,9 @@ def ava_frame_map(result_file: str,
         ignore_empty_frames: if True, only frames with ground truth are
             evaluated (mmaction2's default); if False, detections on frames
             without ground truth are false positives (official script).
+        max_dets_per_frame: keep only this many highest-scoring detections
+            (of the evaluated classes) per frame; the official script keeps
+            50. None (default): keep all, as mmaction2 does.
         logger: where the per-class table goes (``print_log``); None: silent.
 
     Returns:
@@ -118,6 +159,7 @@ def ava_frame_map(result_file: str,
         truth) and ``per_class``: ``{label_id: AP}`` (NaN without ground
         truth, 0 with ground truth but no detection).
     """
+    check_max_dets_per_frame(max_dets_per_frame, 'ava_frame_map')
     with open(label_file) as f:
         categories, whitelist = read_labelmap(f)
     names = {c['id']: c['name'] for c in categories}
@@ -131,6 +173,9 @@ def ava_frame_map(result_file: str,
         raise ValueError(f'ava_frame_map: no classes in {label_file}')
     gt_boxes, gt_labels, _ = _read_csv(ann_file, whitelist)
     det_boxes, det_labels, det_scores = _read_csv(result_file, whitelist)
+    if max_dets_per_frame is not None:
+        _keep_top(max_dets_per_frame, det_boxes, det_labels, det_scores,
+                  logger)
     excluded = set()
     if exclude_file is not None:
         with open(exclude_file) as f:

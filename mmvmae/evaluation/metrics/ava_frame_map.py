@@ -12,6 +12,7 @@ from mmengine.logging import print_log
 
 from mmvmae.registry import METRICS
 from ..functional import ava_frame_map
+from ..functional.ava_frame_map import check_max_dets_per_frame
 
 
 def write_ava_csv(results: List[dict], out_file: str,
@@ -50,18 +51,25 @@ class AVAFrameMAP(AVAMetric):
     which two evaluations finishing in the same second overwrite; here it
     lives in a temporary folder. Its ``ava_eval`` leaks a ``Pool(32)`` and
     leaves classes without detections out of the mean; ``ava_frame_map``
-    counts them with AP 0 (official rule). Keys: ``mAP/overall`` (frame
-    mAP@0.5) and the three AVA action groups; the last per-class APs
-    (``{label_id: AP}``, NaN without ground truth) are in ``per_class_ap``.
+    counts them with AP 0 (as the official script). Every detection of a
+    frame counts, as in mmaction2; ``max_dets_per_frame=50`` keeps each
+    frame's 50 best, as the official ActivityNet script does. Keys:
+    ``mAP/overall`` (frame mAP@0.5) and the three AVA action groups; the
+    last per-class APs (``{label_id: AP}``, NaN without ground truth) are in
+    ``per_class_ap``.
 
     Args:
         out_csv: if set, where to write the detections (official format).
+        max_dets_per_frame: evaluate only this many highest-scoring
+            detections per keyframe (official script: 50); None (default):
+            all of them. ``out_csv`` gets all of them either way.
         **kwargs: arguments of ``AVAMetric`` (``ann_file``, ``exclude_file``,
             ``label_file``, ``action_thr``, ``num_classes``,
             ``custom_classes``).
     """
 
     def __init__(self, *args, out_csv: Optional[str] = None,
+                 max_dets_per_frame: Optional[int] = None,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for name in ('ann_file', 'label_file'):
@@ -70,7 +78,9 @@ class AVAFrameMAP(AVAMetric):
         if tuple(self.options) != ('mAP', ):
             raise ValueError(f"AVAFrameMAP: options must be ('mAP',), "
                              f'got {self.options}')
+        check_max_dets_per_frame(max_dets_per_frame, 'AVAFrameMAP')
         self.out_csv = out_csv
+        self.max_dets_per_frame = max_dets_per_frame
         self.per_class_ap: Dict[int, float] = {}
 
     def compute_metrics(self, results: list) -> dict:
@@ -88,6 +98,7 @@ class AVAFrameMAP(AVAMetric):
                 self.ann_file,
                 self.exclude_file,
                 class_ids=self.custom_classes and self.custom_classes[1:],
-                ignore_empty_frames=True)
+                ignore_empty_frames=True,
+                max_dets_per_frame=self.max_dets_per_frame)
         self.per_class_ap = metrics.pop('per_class')
         return {key: float(value) for key, value in metrics.items()}
