@@ -32,6 +32,16 @@ def save_recognizer(backbone, path, num_classes: int = 5,
     return head
 
 
+
+def _assert_same_features(arch, state_dict, ref):
+    """The converted model's backbone gives mmaction2's features."""
+    model = build_model(arch)
+    model.load_state_dict(state_dict, strict=True)
+    x = torch.randn(1, 3, 4, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model.backbone(x), ref(x), atol=1e-5,
+                                   rtol=0)
+
 def test_mean_pooled_features_and_logits_match(tmp_path):
     ref = mmaction_vit(use_mean_pooling=True)
     head = save_recognizer(ref, tmp_path / 'mma.pth')
@@ -56,13 +66,8 @@ def test_token_features_match_without_mean_pooling(tmp_path):
     save_recognizer(ref, tmp_path / 'mma.pth')
     ckpt, _ = convert_to_mmvmae(str(tmp_path / 'mma.pth'), num_heads=2,
                                 img_size=32, num_frames=4)
-    arch = dict(ckpt['meta']['arch'], out_type='featmap')
-    model = build_model(arch)
-    model.load_state_dict(ckpt['state_dict'], strict=True)
-    x = torch.randn(1, 3, 4, 32, 32)
-    with torch.no_grad():
-        torch.testing.assert_close(model.backbone(x), ref(x), atol=1e-5,
-                                   rtol=0)
+    _assert_same_features(dict(ckpt['meta']['arch'], out_type='featmap'),
+                          ckpt['state_dict'], ref)
 
 
 def test_learned_position_table_is_refused(tmp_path):
@@ -109,12 +114,7 @@ def test_meta_cfg_gives_the_heads(tmp_path):
             arch['norm_eps']) == (8, 32, 4, 1e-5)
     assert any('meta.cfg' in note and 'num_heads=8' in note
                for note in report.notes)
-    model = build_model(arch)
-    model.load_state_dict(ckpt['state_dict'], strict=True)
-    x = torch.randn(1, 3, 4, 32, 32)
-    with torch.no_grad():
-        torch.testing.assert_close(model.backbone(x), ref(x), atol=1e-5,
-                                   rtol=0)
+    _assert_same_features(arch, ckpt['state_dict'], ref)
     with pytest.raises(ConversionError, match=r'--num-heads 6 contradicts '
                        r"the model config in the checkpoint's meta.cfg"):
         convert_to_mmvmae(str(tmp_path / 'mma.pth'), num_heads=6)
