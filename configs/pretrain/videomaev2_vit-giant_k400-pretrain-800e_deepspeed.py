@@ -25,9 +25,5 @@ optim_wrapper = dict(
     type='DeepSpeedOptimWrapper',
     optimizer=dict(
         type='AdamW', lr=1.5e-4, betas=(0.9, 0.95), weight_decay=0.05),
-    paramwise_cfg=dict(
-        flat_decay_mult=0.0,
-        norm_decay_mult=0.0,
-        bias_decay_mult=0.0,
-        custom_keys={'mask_token': dict(decay_mult=0.0)}))
+    paramwise_cfg={{_base_.no_decay_paramwise_cfg}})
 auto_scale_lr = dict(num_repeats=4)  # see the _fsdp config

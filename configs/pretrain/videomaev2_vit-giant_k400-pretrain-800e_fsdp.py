@@ -27,11 +27,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(
         type='AdamW', lr=1.5e-4, betas=(0.9, 0.95), weight_decay=0.05),
-    paramwise_cfg=dict(
-        flat_decay_mult=0.0,
-        norm_decay_mult=0.0,
-        bias_decay_mult=0.0,
-        custom_keys={'mask_token': dict(decay_mult=0.0)}))
+    paramwise_cfg={{_base_.no_decay_paramwise_cfg}})
 # FlexibleRunner's strategy does not see the dataset: tell auto_scale_lr that
 # each item is 4 clips (RepeatedSamplingDataset num_repeats)
 auto_scale_lr = dict(num_repeats=4)

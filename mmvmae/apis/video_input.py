@@ -81,16 +81,16 @@ def check_frames(
 
 
 def _find_pipeline(cfg: Config, split: str) -> List[dict]:
-    """``cfg.<split>_pipeline`` or ``cfg.<split>_dataloader.dataset.pipeline``
-    (looking through wrapper datasets); ``[]`` when there is none."""
-    if cfg.get(f'{split}_pipeline'):
-        return _flatten(cfg[f'{split}_pipeline'])
+    """``cfg.<split>_dataloader.dataset.pipeline`` (looking through wrapper
+    datasets: what ``tools/test.py`` runs, ``--cfg-options`` included), else
+    the ``cfg.<split>_pipeline`` variable; ``[]`` when there is none."""
     loader = cfg.get(f'{split}_dataloader') or {}
     dataset = loader.get('dataset') or {}
     while 'pipeline' not in dataset and isinstance(dataset.get('dataset'),
                                                    dict):
         dataset = dataset['dataset']
-    return _flatten(dataset.get('pipeline') or [])
+    return _flatten(dataset.get('pipeline') or
+                    cfg.get(f'{split}_pipeline') or [])
 
 
 def _flatten(pipeline: List[dict]) -> List[dict]:
@@ -109,9 +109,12 @@ def test_pipeline_cfg(cfg: Config) -> List[dict]:
         pipeline = _find_pipeline(cfg, split)
         if pipeline:
             return copy.deepcopy(pipeline)
-    raise ValueError('config: no test_pipeline, test_dataloader or '
-                     'val_dataloader pipeline; use views="single" '
-                     '(tools: --views single)')
+    raise ValueError(
+        'config: no test or val pipeline (test_dataloader.dataset.pipeline, '
+        'test_pipeline, val_...); add one, pass inference_recognizer(..., '
+        'pipeline=[...]), or take single-view features '
+        "(extract_features(..., views='single'), tools/extract_features.py "
+        '--views single)')
 
 
 def single_view_pipeline_cfg(cfg: Config,

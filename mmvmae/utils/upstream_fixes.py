@@ -446,6 +446,33 @@ def fix_decord_memory_reads() -> None:
     decord_init._get_video_reader = _get_video_reader
 
 
+def fix_ava_empty_proposals() -> None:
+    """mmaction2 1.2.0's ``AVADataset`` / ``AVAKineticsDataset`` give a
+    keyframe missing from the proposal file one full-frame box, but one
+    listed with an empty ``(0, 4 or 5)`` array crashes ``get_data_info``
+    (``max()`` of the empty scores). Empty entries are dropped on first use,
+    so such a keyframe gets the full-frame box too.
+    """
+    if importlib.util.find_spec('mmaction') is None:
+        return
+    datasets = importlib.import_module('mmaction.datasets.ava_dataset')
+    for cls in (datasets.AVADataset, datasets.AVAKineticsDataset):
+        original = cls.get_data_info
+        if getattr(original, '_mmvmae_fixed', False):
+            continue
+
+        def get_data_info(self, idx: int, _original=original) -> dict:
+            if self.proposals is not None and \
+                    not getattr(self, '_mmvmae_empty_dropped', False):
+                self.proposals = {key: boxes for key, boxes in
+                                  self.proposals.items() if len(boxes)}
+                self._mmvmae_empty_dropped = True
+            return _original(self, idx)
+
+        get_data_info._mmvmae_fixed = True
+        cls.get_data_info = get_data_info
+
+
 def fix_compile_numpy_fields() -> None:
     """mmengine's ``compile=True`` breaks on numpy fields of data samples.
 
@@ -620,6 +647,7 @@ def apply_upstream_fixes() -> None:
     fix_auto_scale_lr_accumulation()
     fix_cpu_init_dist()
     fix_decord_memory_reads()
+    fix_ava_empty_proposals()
     fix_config_dict_param_groups()
     fix_resume_world_size_check()
     fix_resume_executes_checkpoint_config()

@@ -176,6 +176,16 @@ def test_reconstruct_follows_the_normalised_pixel_formula(pretrainer):
     assert agnostic.mask.sum() == int(0.9 * 256)
 
 
+def test_test_pipeline_is_the_one_tools_test_runs(recognizer):
+    """The dataloader's pipeline, which --cfg-options change, wins over a
+    stale ``test_pipeline`` variable."""
+    from mmvmae.apis.video_input import test_pipeline_cfg
+    cfg = recognizer.cfg.copy()
+    cfg.merge_from_dict({'test_dataloader.dataset.pipeline.1.num_clips': 1})
+    assert cfg.test_pipeline[1].num_clips == 2  # the variable is unchanged
+    assert test_pipeline_cfg(cfg)[1].num_clips == 1
+
+
 def test_single_view_pipeline_of_uniform_sampling():
     from mmengine.config import Config
 
@@ -229,7 +239,7 @@ def test_clear_errors(recognizer, pretrainer, tmp_path):
         inference_recognizer(pretrainer, np.zeros((8, 64, 64, 3), np.uint8))
     with pytest.raises(ValueError, match='mask_ratio'):
         reconstruct(pretrainer, np.zeros((8, 64, 64, 3), np.uint8), 1.5)
-    with pytest.raises(ValueError, match='no test_pipeline'):
+    with pytest.raises(ValueError, match='no test or val pipeline'):
         extract_features(pretrainer, np.zeros((8, 64, 64, 3), np.uint8),
                          views='test')
     with pytest.raises(ValueError, match='mask_type'):

@@ -53,6 +53,24 @@ def test_shared_ava_samples_parse(ava_dir):
                                                           :4])
 
 
+
+def test_empty_proposal_set_gets_the_full_frame_box(ava_dir, tmp_path):
+    """A keyframe listed with no proposal box is treated as one missing from
+    the file (a full-frame box, score 1), not a crash (upstream_fixes)."""
+    proposals = pickle.load(open(ava_dir / 'ava_proposals_sample.pkl', 'rb'))
+    proposals = {key: np.zeros((0, 5), np.float32) for key in proposals}
+    with open(tmp_path / 'empty.pkl', 'wb') as f:
+        pickle.dump(proposals, f)
+    dataset = AVADataset(
+        ann_file=str(ava_dir / 'ava_sample.csv'),
+        exclude_file=str(ava_dir / 'ava_excluded_timestamps_sample.csv'),
+        label_file=str(ava_dir / 'action_list.txt'),
+        proposal_file=str(tmp_path / 'empty.pkl'), pipeline=[],
+        test_mode=True)
+    info = dataset.get_data_info(0)
+    np.testing.assert_array_equal(info['proposals'], [[0, 0, 1, 1]])
+    np.testing.assert_array_equal(info['scores'], [1])
+
 def _clip_ann(tmp_path: Path, timestamp: int) -> str:
     ann = tmp_path / 'ann.csv'
     ann.write_text(f'test,{timestamp:04d},0.1,0.2,0.5,0.9,3,0\n'

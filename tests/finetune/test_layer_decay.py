@@ -51,6 +51,16 @@ def test_lr_scale_per_block(rate):
         expected = 0. if param.ndim == 1 else 0.05
         assert wd[name] == expected, name
     assert wd['backbone.blocks.1.attn.q_bias'] == 0.
+    # the same with every parameter flat 1-D, as FSDP hands them over
+    flat = build_model(depth)
+    for module in flat.modules():
+        for name, param in list(module.named_parameters(recurse=False)):
+            setattr(module, name,
+                    torch.nn.Parameter(param.detach().flatten()))
+    flat_wd = {name: group['weight_decay']
+               for group in build_optimizer(flat, layer_decay_rate=rate)
+               .param_groups for name in group['param_names']}
+    assert flat_wd == wd
 
 
 def test_bad_paramwise_cfg():

@@ -13,7 +13,7 @@ def test_model_benchmark_runs_every_variant(tmp_path):
     result = run_tool(
         'analysis/benchmark.py', '--arch', 'tiny', '--size', '64',
         '--frames', '4', '--rounds', '1', '--variants',
-        'plain,dual,lean,cp-full+step-in-backward,compile', '--json',
+        'plain,dual,lean,cp-full+step-in-backward,compile,eager', '--json',
         str(out), '--peak-tflops', '2', '--compile-backend', 'eager',
         cwd=tmp_path)
     assert 'time/HF' in result.stdout and 'MFU' in result.stdout
@@ -25,20 +25,29 @@ def test_model_benchmark_runs_every_variant(tmp_path):
     assert 'round 1/1: mmvmae plain' in result.stderr  # progress
     results = json.loads(out.read_text())['results']
     # the FLOP ratio printed next to time/HF
-    hf_flops = results['HF transformers']['gflop_per_step']
-    ratio = results['mmvmae dual']['gflop_per_step'] / hf_flops
+    hf_flops = results['HF transformers']['kernel_gflop_per_step']
+    ratio = results['mmvmae dual']['kernel_gflop_per_step'] / hf_flops
     dual_row = next(line for line in result.stdout.splitlines()
                     if line.startswith('mmvmae dual'))
     assert f'{ratio:.2f}' == dual_row.split()[-3] and ratio < 1
     assert set(results) == {'mmvmae plain', 'mmvmae dual', 'mmvmae lean',
                             'mmvmae cp-full+step-in-backward',
-                            'mmvmae compile', 'HF transformers'}
+                            'mmvmae compile', 'mmvmae eager',
+                            'HF transformers'}
     plain, lean, light = (results['mmvmae plain'], results['mmvmae lean'],
                           results['mmvmae cp-full+step-in-backward'])
     assert plain['gflop_per_step'] == light['gflop_per_step'] > 0
     assert lean['gflop_per_step'] == plain['gflop_per_step']
     assert results['mmvmae compile']['gflop_per_step'] == \
         plain['gflop_per_step']
+    # model FLOPs: the flash kernel's backward counts 4 products like the
+    # explicit (eager) attention's, not torch's 5 (its recomputed scores)
+    assert results['mmvmae eager']['gflop_per_step'] == pytest.approx(
+        plain['gflop_per_step'], rel=1e-9)
+    # what the flash kernels execute: the backward recomputes the scores
+    assert plain['kernel_gflop_per_step'] > plain['gflop_per_step']
+    assert results['mmvmae eager']['kernel_gflop_per_step'] == \
+        pytest.approx(results['mmvmae eager']['gflop_per_step'], rel=1e-9)
     assert plain['mfu'] == pytest.approx(plain['gflop_per_s'] / 2000)
     assert 0 < light['activations_mib'] < lean['activations_mib'] < \
         plain['activations_mib']

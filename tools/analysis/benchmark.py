@@ -11,8 +11,10 @@ Methods:
 - FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` on one step (matrix
   products, convolutions and attention, forward and backward; the CPU
   attention kernel is added to its table), counted without activation
-  checkpointing (model FLOPs: recomputation is not useful work).
-  Elementwise ops and the optimizer are not counted. The matmul rate: the
+  checkpointing and without the attention backward's recomputation of the
+  scores, which torch's formula counts (model FLOPs: recomputation is not
+  useful work); ``FLOP/HF`` compares what the kernels execute, the
+  recomputation included. Elementwise ops and the optimizer are not counted. The matmul rate: the
   best of a few n^3 matmuls in the run's dtype (n = 2048 on a CPU, 8192 on
   a GPU), before and after the rounds.
 - Peak memory: on CUDA ``max_memory_allocated``; on CPU the profiler's
@@ -23,9 +25,9 @@ Methods:
   (weights and optimizer moments; gradients are freed before each step, so
   they count); ``state`` is that starting state; the total peak is their
   sum.
-- ``FLOP/HF``: the counted FLOPs over HF's. Both models call the same
-  PyTorch kernels, so at the same rate time/HF equals it: the floor for
-  the same kernels, which only less work lowers.
+- ``FLOP/HF``: the FLOPs the kernels execute over HF's. Both models call
+  the same PyTorch kernels, so at the same rate time/HF equals it: the
+  floor for the same kernels, which only less work lowers.
 - ``--profile N`` (CPU): ``torch.profiler`` over N more steps of every
   variant; the self CPU time by kind of aten op (``TIME_SHARES``), and the
   page faults per step with and without the profiler (its allocations can
@@ -82,13 +84,31 @@ VARIANTS = {
 # options that change memory or time but not the model FLOPs
 NOT_MATH = ('with_cp', 'step_in_backward', 'lean_activations', 'compile')
 _aten = torch.ops.aten
-CPU_SDPA = {
+
+
+def _attention_backward_flops(grad, q, k, v, *args, out_val=None, **kw):
+    """Model FLOPs of attention's backward: 4 products (dV, dP, dQ, dK),
+    twice the forward. torch's formula counts a fifth, the kernels'
+    recomputation of the scores, which is not model work."""
+    return 2 * sdpa_flop(q, k, v)
+
+
+# what the kernels execute: torch's table plus the CPU kernels it lacks
+KERNEL_SDPA = {
     _aten._scaled_dot_product_flash_attention_for_cpu:
     lambda q, k, v, *a, out_val=None, **kw: sdpa_flop(q, k, v),
     _aten._scaled_dot_product_flash_attention_for_cpu_backward:
     lambda g, q, k, v, *a, out_val=None, **kw: sdpa_backward_flop(
         g, q, k, v),
 }
+# model FLOPs: every attention backward without the recomputed scores
+MODEL_SDPA = {**KERNEL_SDPA, **{
+    getattr(_aten, name): _attention_backward_flops for name in (
+        '_scaled_dot_product_flash_attention_for_cpu_backward',
+        '_scaled_dot_product_flash_attention_backward',
+        '_scaled_dot_product_efficient_attention_backward',
+        '_scaled_dot_product_cudnn_attention_backward')
+    if hasattr(_aten, name)}}
 
 
 def parse_args() -> argparse.Namespace:
@@ -264,9 +284,11 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def memory(fn: Callable, device: str) -> Tuple[int, int]:
-    """Tensor bytes ``fn`` adds above its starting state: at its peak and
-    still live at its end."""
+def memory(fn: Callable, device: str, optim=None) -> Tuple[int, int]:
+    """Tensor bytes ``fn`` adds above its starting state (``optim``'s
+    gradients freed first): at its peak and still live at its end."""
+    if optim is not None:  # else CUDA's start would hold the last grads
+        optim.zero_grad(set_to_none=True)
     if device.startswith('cuda'):
         sync(device)
         start = torch.cuda.memory_allocated()
@@ -309,8 +331,8 @@ def state_bytes(model, optim) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
-def count_flops(step: Callable) -> int:
-    with FlopCounterMode(display=False, custom_mapping=CPU_SDPA) as counter:
+def count_flops(step: Callable, mapping: dict) -> int:
+    with FlopCounterMode(display=False, custom_mapping=mapping) as counter:
         step()
     return counter.get_total_flops()
 
@@ -505,6 +527,9 @@ def main() -> None:
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.device.startswith('cuda'):
+        # synchronize() and the memory stats act on the current device
+        torch.cuda.set_device(torch.device(args.device))
     args.malloc_kept = args.device == 'cpu' and args.malloc == 'keep' and \
         keep_freed_memory()
     dtype = torch.bfloat16 if args.dtype == 'bf16' else torch.float32
@@ -529,22 +554,25 @@ def main() -> None:
         if r.math not in flop_cache:
             # model FLOPs: without checkpointing's recomputation
             r.prepare(counting=True)
-            flop_cache[r.math] = count_flops(r._step)
-        flops = flop_cache[r.math]
+            flop_cache[r.math] = (count_flops(r._step, MODEL_SDPA),
+                                  count_flops(r._step, KERNEL_SDPA))
+        flops, kernel_flops = flop_cache[r.math]
         r.prepare()
-        peak = memory(r._step, args.device)[0]
+        peak = memory(r._step, args.device, r.optim)[0]
         # saved activations: what the training forward leaves for backward
-        act = memory(r.forward, args.device)[1] if args.task != \
-            'inference' else 0
+        act = memory(r.forward, args.device, r.optim)[1] \
+            if args.task != 'inference' else None
         kept.clear()
         shares, profiled_faults = time_shares(r._step, args.profile) \
             if args.profile else (None, None)
         sec = statistics.median(r.times)
         results[r.name] = dict(
             s_per_step=sec, clips_per_s=args.batch / sec,
-            step_peak_mib=peak / 2**20, activations_mib=act / 2**20,
+            step_peak_mib=peak / 2**20,
+            activations_mib=None if act is None else act / 2**20,
             state_mib=state_bytes(r.model, r.optim) / 2**20,
             gflop_per_step=flops / 1e9, gflop_per_s=flops / sec / 1e9,
+            kernel_gflop_per_step=kernel_flops / 1e9,
             matmul_fraction=flops / sec / rate,
             mfu=flops / sec / (args.peak_tflops * 1e12)
             if args.peak_tflops else None,
@@ -577,7 +605,8 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
     if args.peak_tflops:
         cols.append(('MFU', 'mfu', '.0%'))
     ratios = [('time/HF', 's_per_step'), ('rounds', 'rounds'),
-              ('FLOP/HF', 'gflop_per_step'), ('peak/HF', 'step_peak_mib'),
+              ('FLOP/HF', 'kernel_gflop_per_step'),
+              ('peak/HF', 'step_peak_mib'),
               ('activ./HF', 'activations_mib')] if hf else []
     def width(title):  # a value never runs into the next column
         return max(len(title), 8) + 2
@@ -586,7 +615,8 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
                                        for c in cols + ratios))
     for name, r in results.items():
         line = f'{name:<40}' + ''.join(
-            f'{r[key]:>{width(title)}{fmt}}' for title, key, fmt in cols)
+            f'{r[key]:>{width(title)}{fmt}}' if r[key] is not None else
+            f'{"-":>{width(title)}}' for title, key, fmt in cols)
         # a slow spell slows its round alike: per-round time ratios
         per_round = [a / b for a, b in zip(r['times'], hf['times'])] \
             if hf else []
@@ -594,6 +624,9 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
             if key == 'rounds':  # how much the rounds disagree
                 span = f'{min(per_round):.2f}-{max(per_round):.2f}'
                 line += f'{span:>{width(title)}}'
+                continue
+            if r[key] is None:  # inference: no activations kept
+                line += f'{"-":>{width(title)}}'
                 continue
             ratio = statistics.median(per_round) if key == 's_per_step' \
                 else r[key] / max(hf[key], 1e-9)
@@ -605,9 +638,11 @@ def report(args, results: Dict[str, dict], rate: float, load: str) -> None:
           'weights + optimizer moments (total peak = state + step peak). '
           'CPU: profiler allocation/free events; CUDA: torch.cuda memory '
           'stats. FLOPs: FlopCounterMode (matmul, conv, attention), '
-          'without recomputation. time/HF: median of the per-round ratios; '
-          'rounds: their lowest and highest; FLOP/HF: the time/HF that the '
-          'same kernels at the same rate give (both models call the same '
+          'model FLOPs (no recomputation). time/HF: median of the '
+          'per-round ratios; rounds: their lowest and highest; FLOP/HF: '
+          'the FLOPs the kernels execute (the attention backward '
+          'recomputes its scores) over HF\'s: the time/HF that the same '
+          'kernels at the same rate give (both models call the same '
           'PyTorch kernels: less time needs less work).')
 
 

@@ -29,10 +29,16 @@ def layer_id(name: str, num_layers: int) -> int:
     return num_layers + 1
 
 
-def no_weight_decay(name: str, param: nn.Parameter) -> bool:
-    """Biases, norm weights, q/v biases (every 1-D parameter) and tokens."""
-    return (param.ndim <= 1 or name.endswith('.bias') or 'token' in name
-            or name.endswith('pos_embed'))
+_NORMS = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._BatchNorm)
+
+
+def no_weight_decay(name: str, owner: nn.Module) -> bool:
+    """Biases (q/v biases too), norms, layer scale and tokens, by name and
+    owning module: not by shape, which FSDP flattens to 1-D."""
+    last = name.rsplit('.', 1)[-1]
+    return (isinstance(owner, _NORMS) or last.endswith('bias')
+            or last.startswith('gamma') or 'token' in last
+            or last == 'pos_embed')
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -69,6 +75,8 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         """Fill ``params`` with one group per (layer, decay or not)."""
         named = [(n, p) for n, p in module.named_parameters()
                  if p.requires_grad]
+        owners = {id(p): m for m in module.modules()
+                  for p in m.parameters(recurse=False)}
         ids = {int(m.group(1)) for m in (_BLOCK.match(n) for n, _ in named)
                if m}
         num_layers = self.paramwise_cfg.get('num_layers')
@@ -89,7 +97,7 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         groups = {}
         for name, param in named:
             lid = layer_id(name, num_layers)
-            skip_wd = no_weight_decay(name, param)
+            skip_wd = no_weight_decay(name, owners[id(param)])
             key = (lid, skip_wd)
             if key not in groups:
                 scale = rate**(num_layers + 1 - lid)
