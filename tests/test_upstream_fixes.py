@@ -106,8 +106,9 @@ class _ToyDataset(torch.utils.data.Dataset):
         return dict(inputs=x, labels=x.sum())
 
 
-def _toy_runner(work_dir, max_epochs, **kwargs):
-    return Runner(
+def _toy_runner(work_dir, max_epochs, runner_type=None, **kwargs):
+    runner_type = runner_type or Runner
+    return runner_type(
         model=_ToyModel(),
         work_dir=str(work_dir),
         train_dataloader=dict(
@@ -287,30 +288,42 @@ def test_auto_scale_lr_scales_the_logged_base_lr(tmp_path):
         pytest.approx(0.1 * factor), pytest.approx(0.2 * factor)]
 
 
-def test_resume_refuses_another_world_size(tmp_path):
+def _runner_types():
+    from mmengine.runner import FlexibleRunner  # FSDP / DeepSpeed configs
+    return [Runner, FlexibleRunner]
+
+
+@pytest.mark.parametrize('runner_type', _runner_types())
+def test_resume_refuses_another_world_size(tmp_path, runner_type,
+                                           monkeypatch):
     # mmengine's own check reads meta['config']['gpu_ids'], which no
-    # checkpoint holds, so it never fired (fix_resume_world_size_check)
-    _toy_runner(tmp_path, max_epochs=1).train()
+    # checkpoint holds, so it never fired (fix_resume_world_size_check,
+    # fix_flexible_runner_resume)
+    _toy_runner(tmp_path, max_epochs=1, runner_type=runner_type).train()
     meta = torch.load(tmp_path / 'epoch_1.pth')['meta']
     assert meta['world_size'] == 1
-    runner = _toy_runner(tmp_path, max_epochs=2, resume=True)
-    runner._world_size = 2  # as if launched on 2 processes
+    runner = _toy_runner(tmp_path, max_epochs=2, runner_type=runner_type,
+                         resume=True)
+    # as if launched on 2 processes
+    monkeypatch.setattr(runner_type, 'world_size', property(lambda _: 2))
     with pytest.raises(RuntimeError, match='saved by a run on 1 process'):
         runner.train()
 
 
-def test_resume_does_not_run_a_checkpoint_config(tmp_path):
-    # mmengine's Runner.resume runs meta['config'] through
-    # Config.fromstring(.py), i.e. executes it
-    # (fix_resume_executes_checkpoint_config)
-    _toy_runner(tmp_path, max_epochs=1).train()
+@pytest.mark.parametrize('runner_type', _runner_types())
+def test_resume_does_not_run_a_checkpoint_config(tmp_path, runner_type):
+    # mmengine's Runner.resume (and FlexibleRunner's) runs meta['config']
+    # through Config.fromstring(.py), i.e. executes it
+    # (fix_resume_executes_checkpoint_config, fix_flexible_runner_resume)
+    _toy_runner(tmp_path, max_epochs=1, runner_type=runner_type).train()
     path = tmp_path / 'epoch_1.pth'
     checkpoint = torch.load(path)
     marker = tmp_path / 'executed'
     checkpoint['meta']['config'] = (
         f"open({str(marker)!r}, 'w').close()\ngpu_ids = [0, 1]\n")
     torch.save(checkpoint, path)
-    runner = _toy_runner(tmp_path, max_epochs=2, resume=True)
+    runner = _toy_runner(tmp_path, max_epochs=2, runner_type=runner_type,
+                         resume=True)
     runner.train()
     assert not marker.exists()
     assert runner.train_loop.epoch == 2

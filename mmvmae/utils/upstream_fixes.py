@@ -540,6 +540,29 @@ def fix_config_dict_param_groups() -> None:
     DefaultOptimWrapperConstructor.__call__ = __call__
 
 
+def _refuse_other_world_size(checkpoint: dict, filename: str,
+                             world_size: int) -> None:
+    saved = (checkpoint.get('meta') or {}).get('world_size')
+    if saved is not None and saved != world_size:
+        raise RuntimeError(
+            f'cannot resume from {filename}: it was saved by a run on '
+            f'{saved} process(es), this run has {world_size}. The '
+            'restored lr schedule (lengths in iterations) and lr would '
+            'not fit the new number of iterations per epoch. Resume with '
+            f'{saved} process(es), or start a new schedule from its '
+            f'weights with --cfg-options load_from={filename}.')
+
+
+def _drop_meta_config(checkpoint, filename: str) -> None:
+    from mmengine.logging import print_log
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if isinstance(meta, dict) and 'config' in meta:
+        del meta['config']
+        print_log(f"{filename}: ignored meta['config'] (mmengine would run "
+                  'it as Python on resume)', logger='current',
+                  level=logging.WARNING)
+
+
 def fix_resume_world_size_check() -> None:
     """mmengine 0.10.7's ``Runner.resume`` means to refuse a checkpoint made
     with another number of processes, but reads ``gpu_ids`` from
@@ -576,16 +599,8 @@ def fix_resume_world_size_check() -> None:
 
     def load_checkpoint(self, filename, *args, **kwargs):
         checkpoint = runner_load(self, filename, *args, **kwargs)
-        saved = (checkpoint.get('meta') or {}).get('world_size')
-        if getattr(self, '_mmvmae_resuming', None) and saved is not None \
-                and saved != self.world_size:
-            raise RuntimeError(
-                f'cannot resume from {filename}: it was saved by a run on '
-                f'{saved} process(es), this run has {self.world_size}. The '
-                'restored lr schedule (lengths in iterations) and lr would '
-                'not fit the new number of iterations per epoch. Resume with '
-                f'{saved} process(es), or start a new schedule from its '
-                f'weights with --cfg-options load_from={filename}.')
+        if getattr(self, '_mmvmae_resuming', None):
+            _refuse_other_world_size(checkpoint, filename, self.world_size)
         return checkpoint
 
     save_checkpoint._mmvmae_fixed = resume._mmvmae_fixed = True
@@ -603,7 +618,6 @@ def fix_resume_executes_checkpoint_config() -> None:
     only served the process-count check that ``fix_resume_world_size_check``
     does instead, so every checkpoint the runner loads loses it (logged).
     """
-    from mmengine.logging import print_log
     from mmengine.runner import Runner
 
     if getattr(Runner.load_checkpoint, '_mmvmae_drops_config', False):
@@ -612,17 +626,52 @@ def fix_resume_executes_checkpoint_config() -> None:
 
     def load_checkpoint(self, filename, *args, **kwargs):
         checkpoint = runner_load(self, filename, *args, **kwargs)
-        meta = checkpoint.get('meta') if isinstance(checkpoint, dict) \
-            else None
-        if isinstance(meta, dict) and 'config' in meta:
-            del meta['config']
-            print_log(f"{filename}: ignored meta['config'] (mmengine would "
-                      'run it as Python on resume)', logger='current',
-                      level=logging.WARNING)
+        _drop_meta_config(checkpoint, filename)
         return checkpoint
 
     load_checkpoint._mmvmae_drops_config = True
     Runner.load_checkpoint = load_checkpoint
+
+
+def fix_flexible_runner_resume() -> None:
+    """The two fixes above for mmengine 0.10.7's ``FlexibleRunner`` (FSDP,
+    DeepSpeed), which is not a ``Runner``: its ``resume`` also runs
+    ``meta['config']`` of the checkpoint as Python (``Config.fromstring``)
+    and has the same dead process-count check. Checkpoints record the world
+    size; a resume drops ``meta['config']`` and refuses another world size
+    before mmengine reads the meta.
+    """
+    from mmengine.runner import FlexibleRunner
+
+    if getattr(FlexibleRunner.resume, '_mmvmae_fixed', False):
+        return
+    runner_save = FlexibleRunner.save_checkpoint
+    runner_resume = FlexibleRunner.resume
+
+    def save_checkpoint(self, out_dir, filename, *args, meta=None, **kwargs):
+        meta = dict(meta or {})
+        meta.setdefault('world_size', self.world_size)
+        return runner_save(self, out_dir, filename, *args, meta=meta,
+                           **kwargs)
+
+    def resume(self, filename, *args, **kwargs):
+        strategy_resume = self.strategy.resume
+
+        def checked_resume(*resume_args, **resume_kwargs):
+            checkpoint = strategy_resume(*resume_args, **resume_kwargs)
+            _drop_meta_config(checkpoint, filename)
+            _refuse_other_world_size(checkpoint, filename, self.world_size)
+            return checkpoint
+
+        self.strategy.resume = checked_resume
+        try:
+            return runner_resume(self, filename, *args, **kwargs)
+        finally:
+            del self.strategy.resume  # the class's method again
+
+    save_checkpoint._mmvmae_fixed = resume._mmvmae_fixed = True
+    FlexibleRunner.save_checkpoint = save_checkpoint
+    FlexibleRunner.resume = resume
 
 
 def silence_mmcv_lite_warning() -> None:
@@ -651,4 +700,5 @@ def apply_upstream_fixes() -> None:
     fix_config_dict_param_groups()
     fix_resume_world_size_check()
     fix_resume_executes_checkpoint_config()
+    fix_flexible_runner_resume()
     _APPLIED = True

@@ -52,7 +52,7 @@ class _Data(torch.utils.data.Dataset):
         return dict(inputs=x, labels=x.sum())
 
 
-def _runner(work_dir, epochs):
+def _runner(work_dir, epochs, **hook):
     return Runner(
         model=_Toy(), work_dir=str(work_dir),
         train_dataloader=dict(dataset=_Data(), batch_size=2,
@@ -61,13 +61,16 @@ def _runner(work_dir, epochs):
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_cfg=dict(by_epoch=True, max_epochs=epochs),
         default_hooks=dict(checkpoint=dict(type='AtomicCheckpointHook',
-                                           interval=1)),
+                                           interval=1, **hook)),
         default_scope='mmvmae')
 
 
+@pytest.mark.parametrize('keep', [dict(), dict(max_keep_ckpts=1)])
 def test_crash_while_saving_keeps_the_last_good_checkpoint(
-        tmp_path, monkeypatch):
-    _runner(tmp_path, 1).train()
+        tmp_path, monkeypatch, keep):
+    # with max_keep_ckpts=1 the previous checkpoint is the one to remove:
+    # only after the new one is complete
+    _runner(tmp_path, 1, **keep).train()
     assert find_latest_checkpoint(str(tmp_path)).endswith('epoch_1.pth')
 
     real_replace = os.replace
@@ -79,14 +82,21 @@ def test_crash_while_saving_keeps_the_last_good_checkpoint(
         return real_replace(src, dst)
 
     monkeypatch.setattr(atomic_module.os, 'replace', die_on_epoch_2)
-    runner = _runner(tmp_path, 2)
+    runner = _runner(tmp_path, 2, **keep)
     runner._resume = True
     with pytest.raises(Crash):
         runner.train()
     monkeypatch.undo()
     assert not (tmp_path / 'epoch_2.pth').exists()
-    assert not [f for f in os.listdir(tmp_path) if f.endswith('.tmp')]
+    assert not [f for f in os.listdir(tmp_path) if '.tmp' in f]
     latest = find_latest_checkpoint(str(tmp_path))
     assert latest.endswith('epoch_1.pth')
     state = torch.load(latest, map_location='cpu')  # complete, loadable
     assert state['meta']['epoch'] == 1
+
+
+def test_max_keep_ckpts_removes_the_oldest_after_saving(tmp_path):
+    _runner(tmp_path, 3, max_keep_ckpts=1).train()
+    assert sorted(f for f in os.listdir(tmp_path) if f.endswith('.pth')) \
+        == ['epoch_3.pth']
+    assert find_latest_checkpoint(str(tmp_path)).endswith('epoch_3.pth')

@@ -35,20 +35,15 @@ class AtomicCheckpointHook(CheckpointHook):
         super().__init__(*args, backend_args=backend_args, **kwargs)
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
-        # Same bookkeeping as CheckpointHook (drop the oldest kept
-        # checkpoint, save, point last_checkpoint at it); only the writes
-        # differ.
+        # CheckpointHook's bookkeeping, but the oldest kept checkpoint is
+        # removed only once the new one and last_checkpoint are written:
+        # with max_keep_ckpts=1, a kill while saving would otherwise leave
+        # no checkpoint at all
+        old = None
         if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and
                                             self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 old = self.keep_ckpt_ids.popleft()
-                if is_main_process():
-                    path = self.file_backend.join_path(
-                        self.out_dir, self.filename_tmpl.format(old))
-                    if self.file_backend.isfile(path):
-                        self.file_backend.remove(path)
-                    elif self.file_backend.isdir(path):  # DeepSpeed folders
-                        self.file_backend.rmtree(path)
             self.keep_ckpt_ids.append(step)
             runner.message_hub.update_info('keep_ckpt_ids',
                                            list(self.keep_ckpt_ids))
@@ -66,6 +61,14 @@ class AtomicCheckpointHook(CheckpointHook):
             by_epoch=self.by_epoch,
             backend_args=self.backend_args,
             **self.args)
-        if is_main_process():
-            atomic_write(self.last_ckpt,
-                         osp.join(runner.work_dir, 'last_checkpoint'))
+        if not is_main_process():
+            return
+        atomic_write(self.last_ckpt,
+                     osp.join(runner.work_dir, 'last_checkpoint'))
+        if old is not None and old != step:
+            path = self.file_backend.join_path(
+                self.out_dir, self.filename_tmpl.format(old))
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+            elif self.file_backend.isdir(path):  # DeepSpeed folders
+                self.file_backend.rmtree(path)
