@@ -119,9 +119,8 @@ def _toy_runner(work_dir, max_epochs, runner_type=None, **kwargs):
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook',
                                            interval=1)),
-        randomness=dict(seed=3),
         default_scope='mmengine',
-        **kwargs)
+        **dict(dict(randomness=dict(seed=3)), **kwargs))
 
 
 def test_resume_and_load_from_stay_weights_only(tmp_path):
@@ -327,6 +326,20 @@ def test_resume_does_not_run_a_checkpoint_config(tmp_path, runner_type):
     runner.train()
     assert not marker.exists()
     assert runner.train_loop.epoch == 2
+
+
+@pytest.mark.parametrize('runner_type', _runner_types())
+def test_resume_gives_the_sampler_the_restored_seed(tmp_path, runner_type):
+    # without randomness.seed the run draws one and stores it; mmengine
+    # restores it on resume but built the sampler with a fresh one
+    # (fix_resume_sampler_seed)
+    unseeded = dict(randomness=dict(seed=None), runner_type=runner_type)
+    _toy_runner(tmp_path, max_epochs=1, **unseeded).train()
+    seed = torch.load(tmp_path / 'epoch_1.pth')['meta']['seed']
+    runner = _toy_runner(tmp_path, max_epochs=2, resume=True, **unseeded)
+    runner.train()
+    assert runner.seed == seed
+    assert runner.train_loop.dataloader.sampler.seed == seed
 
 
 def test_init_dist_without_cuda(monkeypatch):

@@ -674,6 +674,40 @@ def fix_flexible_runner_resume() -> None:
     FlexibleRunner.resume = resume
 
 
+def fix_resume_sampler_seed() -> None:
+    """mmengine 0.10.7 restores the checkpoint's seed on resume (for a run
+    without ``randomness.seed``, a fresh random one until then), but the
+    training sampler was built before, with the fresh seed: the resumed run
+    shuffles (and with ``sample_seeding`` augments and masks) differently
+    from the run it continues. The sampler gets the restored seed (not with
+    ``diff_rank_seed``, where mmengine gives samplers none of their own).
+    """
+    from mmengine.runner import BaseLoop, FlexibleRunner, Runner
+
+    for runner_type in (Runner, FlexibleRunner):
+        resume = runner_type.resume
+        if getattr(resume, '_mmvmae_sampler_seed', False):
+            continue
+
+        def resume_with_sampler_seed(self, *args, _resume=resume, **kwargs):
+            result = _resume(self, *args, **kwargs)
+            randomness = getattr(self, '_randomness_cfg', None) or getattr(
+                getattr(self, 'strategy', None), '_randomness', None) or {}
+            loop = self._train_loop
+            sampler = getattr(getattr(loop, 'dataloader', None), 'sampler',
+                              None)
+            if isinstance(loop, BaseLoop) and hasattr(sampler, 'seed') and \
+                    not randomness.get('diff_rank_seed'):
+                sampler.seed = self.seed
+            return result
+
+        for name in ('_mmvmae_fixed', '_mmvmae_drops_config'):
+            if getattr(resume, name, False):
+                setattr(resume_with_sampler_seed, name, True)
+        resume_with_sampler_seed._mmvmae_sampler_seed = True
+        runner_type.resume = resume_with_sampler_seed
+
+
 def silence_mmcv_lite_warning() -> None:
     """mmcv-lite warns on every import that ``MultiScaleDeformableAttention``
     (an mmcv.ops op) is missing; mmvmae never uses it."""
@@ -701,4 +735,5 @@ def apply_upstream_fixes() -> None:
     fix_resume_world_size_check()
     fix_resume_executes_checkpoint_config()
     fix_flexible_runner_resume()
+    fix_resume_sampler_seed()
     _APPLIED = True
