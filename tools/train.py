@@ -8,7 +8,8 @@ from mmengine.config import Config, DictAction
 import mmvmae
 from mmvmae.engine.runner_setup import (build_runner, build_runner_for,
                                         load_config, merge_common_args)
-from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
+from mmvmae.models.utils.pretrained_loader import (is_checkpoint,
+                                                   resolve_checkpoint)
 from mmvmae.utils.config_check import exit_on_unknown_type
 from mmvmae.utils.data_check import check_data_files
 
@@ -71,7 +72,7 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
             path = resolve_checkpoint(args.resume)
         except FileNotFoundError as error:
             raise SystemExit(f'error: --resume: {error}') from None
-        if not osp.isfile(path):
+        if not is_checkpoint(path):
             raise SystemExit(f'error: --resume: no checkpoint file at {path}')
         cfg.resume, cfg.load_from = True, path
     if args.auto_scale_lr:

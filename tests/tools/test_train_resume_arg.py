@@ -35,6 +35,21 @@ def test_resume_takes_a_file_or_a_work_dir(tmp_path):
         tool.merge_train_args(Config(dict()), _args(str(tmp_path / 'x.pth')))
 
 
+def test_resume_takes_a_deepspeed_checkpoint_folder(tmp_path):
+    """mmengine's DeepSpeedStrategy saves each checkpoint as a folder."""
+    tool = _train_tool()
+    ckpt = tmp_path / 'epoch_2.pth'
+    ckpt.mkdir()
+    (ckpt / 'mp_rank_00_model_states.pt').write_bytes(b'')
+    (tmp_path / 'last_checkpoint').write_text(str(ckpt))
+    for given in (ckpt, tmp_path):
+        cfg = tool.merge_train_args(Config(dict()), _args(str(given)))
+        assert cfg.resume and cfg.load_from == str(ckpt)
+    cfg = tool.resolve_auto_resume(Config(dict(
+        resume=True, load_from=None, work_dir=str(tmp_path))))
+    assert cfg.load_from == str(ckpt)
+
+
 def test_amp_without_a_gpu_is_a_clear_error(monkeypatch):
     import mmengine.device
     tool = _train_tool()

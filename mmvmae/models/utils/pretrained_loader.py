@@ -13,6 +13,7 @@ A checkpoint that does not fit the model (a shape mismatch, missing or extra
 blocks) raises ``ValueError``: never a silent random init.
 """
 import argparse
+import os
 import os.path as osp
 import pickle
 import re
@@ -36,14 +37,26 @@ _RENAMES = (('patch_embed.projection.', 'patch_embed.proj.'),
 _OPTIONAL = ('norm.', 'fc_norm.')
 
 
+def is_deepspeed_checkpoint(path: str) -> bool:
+    """A folder as mmengine's DeepSpeedStrategy saves one checkpoint
+    (``epoch_N.pth/`` holding ``*model_states.pt``)."""
+    return osp.isdir(path) and any(
+        name.endswith('model_states.pt') for name in os.listdir(path))
+
+
+def is_checkpoint(path: str) -> bool:
+    return osp.isfile(path) or is_deepspeed_checkpoint(path)
+
+
 def resolve_checkpoint(path: str) -> str:
-    """A ``.pth`` path, a URL, or a work dir holding a ``last_checkpoint``
-    file (written by mmengine's CheckpointHook) -> the checkpoint to load.
+    """A ``.pth`` path (a DeepSpeed checkpoint folder too), a URL, or a work
+    dir holding a ``last_checkpoint`` file (written by mmengine's
+    CheckpointHook) -> the checkpoint to load.
 
     ``last_checkpoint`` holds the path the checkpoint was saved at; a file of
     that name inside the given work dir wins, so a copied or moved work dir
     uses its own checkpoints, not the original's."""
-    if '://' in path or osp.isfile(path):
+    if '://' in path or is_checkpoint(path):
         return path
     if osp.isdir(path):
         pointer = osp.join(path, 'last_checkpoint')
@@ -55,9 +68,9 @@ def resolve_checkpoint(path: str) -> str:
         with open(pointer) as f:
             target = f.read().strip()
         local = osp.join(path, osp.basename(target))
-        if osp.isfile(local):
+        if is_checkpoint(local):
             return local
-        if not osp.isfile(target):
+        if not is_checkpoint(target):
             raise FileNotFoundError(
                 f'checkpoint: {pointer} names {target}, which does not exist')
         return target
