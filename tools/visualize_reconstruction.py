@@ -47,6 +47,8 @@ def main() -> None:
         sys.exit(f'error: --out must end with .png, got {args.out}')
     if args.gif and not args.gif.lower().endswith('.gif'):
         sys.exit(f'error: --gif must end with .gif, got {args.gif}')
+    if args.max_frames < 1:
+        sys.exit(f'error: --max-frames must be >= 1, got {args.max_frames}')
     if not 0 < args.mask_ratio < 1:
         sys.exit('error: --mask-ratio: mask_ratio must be in the open '
                  f'interval (0, 1), got {args.mask_ratio}')

@@ -136,10 +136,21 @@ def _write(path: str, lines: List[str]) -> None:
 
 
 def ensure_demo_ava(root: str, **kwargs) -> str:
-    """Generate the demo set at ``root`` unless it is there; safe when
-    several processes call it at once (write to a temporary folder, rename).
+    """Generate the demo set at ``root`` unless it is there (made with the
+    same ``kwargs``; other ones are an error); safe when several processes
+    call it at once (write to a temporary folder, rename).
     """
     if osp.isfile(osp.join(root, META_FILE)):
+        with open(osp.join(root, META_FILE)) as f:
+            meta = json.load(f)
+        differ = {key: (meta.get(key), value) for key, value in kwargs.items()
+                  if meta.get(key) != value}
+        if differ:
+            raise FileExistsError(
+                f'{root} holds a demo AVA set made with other settings ('
+                + ', '.join(f'{key}={made} there, {key}={wanted} asked'
+                            for key, (made, wanted) in differ.items())
+                + '); delete it or choose another folder')
         return root
     if osp.isdir(root) and os.listdir(root):
         raise FileExistsError(f'{root} exists but is not a complete demo AVA '

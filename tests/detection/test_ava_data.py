@@ -122,6 +122,11 @@ def test_video_dataset_errors_name_the_problem(tmp_path):
 
 def test_train_pipeline_keeps_boxes_scores_and_labels(tmp_path):
     root = ensure_demo_ava(str(tmp_path / 'demo'))
+    # an existing set is reused only for the same settings
+    assert ensure_demo_ava(root, num_train=8, seed=0) == root
+    with pytest.raises(FileExistsError, match='num_train=8 there, '
+                       'num_train=2 asked'):
+        ensure_demo_ava(root, num_train=2)
     anno = f'{root}/annotations'
     pipeline = [
         dict(type='DecordInit'),

@@ -202,3 +202,27 @@ def test_runner_init_weights_keeps_weights():
     model.init_weights()
     for name, value in model.state_dict().items():
         assert torch.equal(value, before[name]), name
+
+
+def test_head_and_preprocessor_must_normalise_alike():
+    """The head undoes the preprocessor's normalisation: other values
+    would give a wrong pixel target and wrong pictures."""
+    common = dict(
+        type='VideoMAE',
+        backbone=dict(type='VideoMAEViT', img_size=32, num_frames=4,
+                      patch_size=8,
+                      arch=dict(embed_dims=32, depth=1, num_heads=2)),
+        neck=dict(type='VideoMAEDecoder', in_channels=32, embed_dims=16,
+                  depth=1, num_heads=2, patch_size=8, num_tokens=N),
+        head=dict(type='VideoMAEPretrainHead', patch_size=8))
+    other = dict(type='ActionDataPreprocessor', mean=[127.5] * 3,
+                 std=[127.5] * 3, format_shape='NCTHW')
+    with pytest.raises(ValueError, match='must equal those the '
+                       'data_preprocessor normalises with'):
+        MODELS.build(dict(common, data_preprocessor=other))
+    MODELS.build(dict(common, data_preprocessor=other, head=dict(
+        common['head'], mean=[127.5] * 3, std=[127.5] * 3)))
+    raw = dict(type='ActionDataPreprocessor', format_shape='NCTHW')
+    with pytest.raises(ValueError, match=r'\[0.0, 0.0, 0.0\] / '
+                       r'\[1.0, 1.0, 1.0\]'):
+        MODELS.build(dict(common, data_preprocessor=raw))

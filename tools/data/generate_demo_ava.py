@@ -4,6 +4,7 @@
 config makes it on first use anyway (see mmvmae/datasets/demo_ava.py).
 """
 import argparse
+import sys
 
 from mmvmae.datasets.demo_ava import ensure_demo_ava
 
@@ -17,8 +18,11 @@ def main() -> None:
                         help='validation videos')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
-    ensure_demo_ava(args.out, num_train=args.num_train,
-                    num_val=args.num_val, seed=args.seed)
+    try:
+        ensure_demo_ava(args.out, num_train=args.num_train,
+                        num_val=args.num_val, seed=args.seed)
+    except FileExistsError as err:
+        sys.exit(f'error: {err}')
     print(f'demo AVA set at {args.out}')
 
 

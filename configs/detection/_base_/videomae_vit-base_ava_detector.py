@@ -2,7 +2,7 @@
 # map (B, 768, 8, H/16, W/16) -> temporal mean -> RoIAlign 8x8 (1/16,
 # aligned, adaptive sampling) -> spatial max -> dropout 0.5 -> Linear(81),
 # sigmoid + BCE. Train on ground-truth boxes and proposals with IoU >= 0.9;
-# test on person proposals, class score = sigmoid x proposal score.
+# test on person proposals, class score = sigmoid (as mmaction2's BBoxHeadAVA).
 # Load a (K400 fine-tuned or pretrained) encoder with the backbone init_cfg:
 #   model = dict(backbone=dict(init_cfg=dict(
 #       type='VideoMAEPretrained', checkpoint='<.pth or work dir>')))

@@ -42,6 +42,30 @@ class VideoMAE(BaseModel):
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.head = MODELS.build(head)
+        self._check_normalisation()
+
+    def _check_normalisation(self) -> None:
+        """The head undoes the preprocessor's normalisation (the pixel
+        target, the pictures of ``predict``): their mean/std must agree."""
+        head_mean = getattr(self.head, 'mean', None)
+        if head_mean is None:
+            return
+        pre = self.data_preprocessor
+        if getattr(pre, '_enable_normalize', False):
+            mean, std = pre.mean.flatten(), pre.std.flatten()
+        elif hasattr(pre, '_enable_normalize'):  # raw [0, 255] inputs
+            mean, std = torch.zeros_like(head_mean.flatten()), \
+                torch.ones_like(head_mean.flatten())
+        else:
+            return
+        if mean.shape != head_mean.flatten().shape or not (
+                torch.allclose(mean, head_mean.flatten()) and
+                torch.allclose(std, self.head.std.flatten())):
+            raise ValueError(
+                f'head mean/std {head_mean.flatten().tolist()} / '
+                f'{self.head.std.flatten().tolist()} must equal those the '
+                f'data_preprocessor normalises with, {mean.tolist()} / '
+                f'{std.tolist()}: the head undoes that normalisation')
 
     def forward(self,
                 inputs: Tensor,
