@@ -17,7 +17,9 @@ if [ "$GPUS_PER_NODE" -gt 0 ]; then GRES="--gres=gpu:$GPUS_PER_NODE"; fi
 SRUN_ARGS=${SRUN_ARGS:-""}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
-PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
+# mmengine's slurm launcher reads MASTER_PORT (default 29500); PORT as in
+# dist_train.sh
+PYTHONPATH="$ROOT:${PYTHONPATH:-}" MASTER_PORT=${MASTER_PORT:-${PORT:-29500}} \
 srun -p "$PARTITION" \
     --job-name="$JOB_NAME" \
     $GRES \

@@ -1,5 +1,5 @@
 # VideoMAE fine-tuning schedule: AdamW (0.9, 0.999), wd 0.05 (none on biases,
-# norms, tokens), lr 5e-4 per 256 clips scaled to the real total batch by
+# norms, tokens), lr 5e-4 per 256 videos scaled to the real total batch by
 # auto_scale_lr, layer-wise lr decay 0.75, 5 warm-up epochs then cosine to
 # 1e-6 x each layer's scale (LayerScaledCosineAnnealingLR). Configs that
 # change max_epochs must restate param_scheduler.
