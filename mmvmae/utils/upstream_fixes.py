@@ -563,6 +563,16 @@ def _drop_meta_config(checkpoint, filename: str) -> None:
                   level=logging.WARNING)
 
 
+def _recording_world_size(runner_save):
+    """A ``save_checkpoint`` that records the world size in the meta."""
+    def save_checkpoint(self, out_dir, filename, *args, meta=None, **kwargs):
+        meta = dict(meta or {})
+        meta.setdefault('world_size', self.world_size)
+        return runner_save(self, out_dir, filename, *args, meta=meta,
+                           **kwargs)
+    return save_checkpoint
+
+
 def fix_resume_world_size_check() -> None:
     """mmengine 0.10.7's ``Runner.resume`` means to refuse a checkpoint made
     with another number of processes, but reads ``gpu_ids`` from
@@ -584,11 +594,7 @@ def fix_resume_world_size_check() -> None:
     runner_resume = Runner.resume
     runner_load = Runner.load_checkpoint
 
-    def save_checkpoint(self, out_dir, filename, *args, meta=None, **kwargs):
-        meta = dict(meta or {})
-        meta.setdefault('world_size', self.world_size)
-        return runner_save(self, out_dir, filename, *args, meta=meta,
-                           **kwargs)
+    save_checkpoint = _recording_world_size(runner_save)
 
     def resume(self, filename, *args, **kwargs):
         self._mmvmae_resuming = filename
@@ -648,11 +654,7 @@ def fix_flexible_runner_resume() -> None:
     runner_save = FlexibleRunner.save_checkpoint
     runner_resume = FlexibleRunner.resume
 
-    def save_checkpoint(self, out_dir, filename, *args, meta=None, **kwargs):
-        meta = dict(meta or {})
-        meta.setdefault('world_size', self.world_size)
-        return runner_save(self, out_dir, filename, *args, meta=meta,
-                           **kwargs)
+    save_checkpoint = _recording_world_size(runner_save)
 
     def resume(self, filename, *args, **kwargs):
         strategy_resume = self.strategy.resume
