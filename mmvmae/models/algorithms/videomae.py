@@ -48,10 +48,12 @@ class VideoMAE(BaseModel):
         """The head undoes the preprocessor's normalisation (the pixel
         target, the pictures of ``predict``): their mean/std must agree."""
         head_mean = getattr(self.head, 'mean', None)
-        if head_mean is None:
+        if head_mean is None or head_mean.is_meta:  # no values to compare
             return
         pre = self.data_preprocessor
         if getattr(pre, '_enable_normalize', False):
+            if pre.mean.is_meta:
+                return
             mean, std = pre.mean.flatten(), pre.std.flatten()
         elif hasattr(pre, '_enable_normalize'):  # raw [0, 255] inputs
             mean, std = torch.zeros_like(head_mean.flatten()), \
