@@ -54,6 +54,13 @@ def test_classification_logits_match(hf, tmp_path, layout, patch, eps, attn):
             arch['fc_norm_eps']) == (patch, 5, eps, 1e-5)
     model = build_model(arch)
     model.load_state_dict(ckpt['state_dict'], strict=True)
+    # the eps of every norm, against HF's modules (at these sizes the
+    # logits cannot tell 1e-5 from 1e-6)
+    hf_block = ref.videomae.encoder.layer[0]
+    for block in model.backbone.blocks:
+        assert block.norm1.eps == hf_block.layernorm_before.eps == eps
+        assert block.norm2.eps == hf_block.layernorm_after.eps
+    assert model.backbone.fc_norm.eps == ref.fc_norm.eps == 1e-5
     x = video()
     with torch.no_grad():
         expected = ref(pixel_values=x.transpose(1, 2)).logits
@@ -82,6 +89,14 @@ def test_pretraining_loss_and_predictions_match(hf, tmp_path, layout, patch,
     ckpt, _ = convert_to_mmvmae(str(save_hf(ref, tmp_path, layout)))
     model = build_model(ckpt['meta']['arch'])
     model.load_state_dict(ckpt['state_dict'], strict=True)
+    # the eps of every norm, against HF's modules (HF's decoder norm: 1e-5)
+    hf_block = ref.videomae.encoder.layer[0]
+    assert {b.norm1.eps for b in model.backbone.blocks} == {
+        hf_block.layernorm_before.eps}
+    assert model.backbone.norm.eps == ref.videomae.layernorm.eps
+    assert {b.norm1.eps for b in model.neck.blocks} == {
+        ref.decoder.decoder_layers[0].layernorm_before.eps}
+    assert model.neck.norm.eps == ref.decoder.norm.eps == 1e-5
     x = video(seed=2)
     n = 2 * (32 // patch)**2
     mask = random_mask(2, n, n * 3 // 4, seed=3)

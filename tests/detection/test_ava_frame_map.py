@@ -115,6 +115,20 @@ def test_group_means(tmp_path):
     assert sub['overall'] == pytest.approx((ap[20] + ap[80]) / 2)
 
 
+def test_group_boundaries(tmp_path):
+    """AVA's groups: ids 1-14 person movement, 15-63 object manipulation
+    (49 classes), 64-80 person interaction (17)."""
+    gt = [(902, G1, 14), (902, G2, 15), (903, G1, 63), (903, G3, 64)]
+    dets = [(902, NEAR_G1, 14, 0.8), (903, NEAR_G1, 63, 0.7)]
+    files = _files(tmp_path, gt, dets, label_ids=(14, 15, 63, 64))
+    result = ava_frame_map(**files, logger=None)
+    assert result['per_class'] == pytest.approx({14: 1., 15: 0., 63: 1.,
+                                                 64: 0.})
+    assert result['person_movement'] == pytest.approx(1.)  # 14
+    assert result['object_manipulation'] == pytest.approx(0.5)  # 15, 63
+    assert result['person_interaction'] == pytest.approx(0.)  # 64
+
+
 def test_empty_frames_option(tmp_path):
     # A confident detection on a frame without ground truth.
     files = _files(tmp_path, gt=[(902, G1, 1)],

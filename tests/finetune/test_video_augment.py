@@ -96,6 +96,22 @@ def test_random_erasing_per_clip_same_box():
     assert 0.02 - 0.01 <= area <= 1 / 3 + 0.02
 
 
+def test_random_erasing_box_shapes_span_the_ranges():
+    """Over many draws the boxes cover the area fraction range [0.02, 1/3]
+    and both ends of the log-uniform aspect range (0.3, 1/0.3)."""
+    np.random.seed(0)
+    frame = np.full((100, 100, 3), 7, np.uint8)
+    aug = VideoRandomErasing(erase_prob=1., per_frame=False)
+    areas, aspects = [], []
+    for _ in range(200):
+        mask = erased([frame], aug(dict(imgs=[frame.copy()]))['imgs'])[0]
+        height, width = mask.any(1).sum(), mask.any(0).sum()
+        areas.append(height * width / 100**2)
+        aspects.append(height / width)
+    assert 0.015 <= min(areas) < 0.06 and 0.25 < max(areas) <= 0.35
+    assert min(aspects) < 0.45 and max(aspects) > 1 / 0.45
+
+
 def test_random_erasing_per_frame_and_prob():
     np.random.seed(1)
     frames = [np.full((40, 48, 3), 7, np.uint8) for _ in range(6)]
