@@ -57,6 +57,9 @@ def main() -> None:
                          f'{args.dump}')
     cfg = merge_common_args(cfg, args)
     cfg.load_from = checkpoint_path
+    # options first: they address the evaluator as the config writes it
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
     if args.dump is not None:
         dump_metric = dict(type='DumpResults', out_file_path=args.dump)
         evaluator = cfg.test_evaluator
@@ -64,11 +67,9 @@ def main() -> None:
             cfg.test_evaluator = [*evaluator, dump_metric]
         else:
             cfg.test_evaluator = [evaluator, dump_metric]
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     check_data_files(cfg, ('test', ))
     with exit_on_unknown_type(cfg):
-        build_runner_for(cfg, checkpoint_path).test()
+        build_runner_for(cfg, checkpoint_path, training=False).test()
 
 
 if __name__ == '__main__':

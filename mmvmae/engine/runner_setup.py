@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 from mmvmae.datasets.robust_seeding import enable_sample_seeding
 from mmvmae.engine.optimizers.finite_loss_optim_wrapper import \
     use_finite_loss_wrappers
-from mmvmae.utils.config_check import (CheckpointError,
+from mmvmae.utils.config_check import (CheckpointError, ConfigError,
                                        check_blending_classes,
                                        check_checkpoint_fits,
                                        load_checkpoint_safely)
@@ -56,7 +56,7 @@ def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def prepare_train_cfg(cfg: Config) -> Config:
+def prepare_train_cfg(cfg: Config, training: bool = True) -> Config:
     """mmvmae's training defaults, applied in place: optimizer wrappers that
     stop on a non-finite loss, ``sample_seeding=True`` turned into the
     per-sample seeded sampler and dataset (``docs/robustness.md``,
@@ -71,21 +71,22 @@ def prepare_train_cfg(cfg: Config) -> Config:
     if strategy.get('type') == 'FSDPStrategy' and optim_wrapper and \
             (optim_wrapper.get('clip_grad') or {}).get('max_norm'):
         # mmengine clips each rank's FSDP shard by its own norm
-        raise ValueError(
+        raise ConfigError(
             'optim_wrapper.clip_grad with max_norm is not supported with '
             "strategy FSDPStrategy (mmengine 0.10.7 clips each rank's shard "
             'separately); remove clip_grad or use DeepSpeedStrategy with '
             'gradient_clipping (docs/distributed.md)')
     if cfg.get('sample_seeding', False):
         enable_sample_seeding(cfg.get('train_dataloader'))
-    check_blending_classes(cfg.get('model'))
+    if training:  # Mixup / CutMix run in training only
+        check_blending_classes(cfg.get('model'))
     return cfg
 
 
-def build_runner(cfg: Config) -> Runner:
+def build_runner(cfg: Config, training: bool = True) -> Runner:
     """Build the runner the config names (``runner_type``, e.g.
     ``FlexibleRunner`` for FSDP/DeepSpeed) or mmengine's ``Runner``."""
-    prepare_train_cfg(cfg)
+    prepare_train_cfg(cfg, training)
     # before any dataloader worker starts (they inherit it)
     keep = bool(cfg.get('keep_freed_memory', False))
     kept = keep and keep_freed_memory(children=True)
@@ -109,8 +110,8 @@ def build_runner(cfg: Config) -> Runner:
     return runner
 
 
-def build_runner_for(cfg: Config, checkpoint: str,
-                     option: str = '') -> Runner:
+def build_runner_for(cfg: Config, checkpoint: str, option: str = '',
+                     training: bool = True) -> Runner:
     """:func:`build_runner` for a run that loads all of ``checkpoint``
     (testing, resuming): it must read (checked before anything is built)
     and fit the model exactly; else a one-line ``error: {option}...``
@@ -118,7 +119,7 @@ def build_runner_for(cfg: Config, checkpoint: str,
     try:
         # shapes only: the tensors are mapped, the runner reads them
         state = load_checkpoint_safely(checkpoint, mmap=True)
-        runner = build_runner(cfg)
+        runner = build_runner(cfg, training)
         check_checkpoint_fits(runner.model, state, checkpoint)
     except CheckpointError as error:
         raise SystemExit(f'error: {option}{error}') from None

@@ -20,6 +20,11 @@ from typing import Any, Dict, Iterator, List, Optional
 
 from torch import nn
 
+class ConfigError(ValueError):
+    """A config value mmvmae refuses; the tools print it as ``error: ...``
+    (``exit_on_unknown_type``)."""
+
+
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used: refused, unreadable, or made for
     another model. The message names the file."""
@@ -140,8 +145,9 @@ def unknown_argument_message(error: TypeError, cfg: Optional[Dict] = None
 def exit_on_unknown_type(cfg: Optional[Dict] = None) -> Iterator[None]:
     """Turn mmengine's unknown-type ``KeyError`` (and the ``TypeError`` of
     a config dict with an argument its class does not take) raised inside
-    the block into ``SystemExit`` with a message naming the config field;
-    other errors pass.
+    the block into ``SystemExit`` with a message naming the config field,
+    and a :class:`ConfigError` into ``SystemExit`` with its message; other
+    errors pass.
 
     The fields are named as ``cfg`` is on entry: building a runner rewrites
     the config (e.g. ``sample_seeding`` wraps ``train_dataloader.dataset``),
@@ -160,6 +166,8 @@ def exit_on_unknown_type(cfg: Optional[Dict] = None) -> Iterator[None]:
         if message is None:
             raise
         raise SystemExit(f'error: {message}') from None
+    except ConfigError as error:
+        raise SystemExit(f'error: {error}') from None
 
 
 def load_checkpoint_safely(path: str, mmap: bool = False) -> dict:
@@ -261,8 +269,8 @@ def check_blending_classes(model_cfg) -> None:
     """Mixup / CutMix in ``model.data_preprocessor.blending`` make one-hot
     labels of their own ``num_classes``; unequal to
     ``model.cls_head.num_classes`` they only fail at the first iteration, as
-    a numpy broadcast error in mmaction2's accuracy. Raise ``ValueError``
-    naming both fields instead."""
+    a numpy broadcast error in mmaction2's accuracy. Raise
+    :class:`ConfigError` naming both fields instead."""
     if not isinstance(model_cfg, dict):
         return
     classes = (model_cfg.get('cls_head') or {}).get('num_classes')
@@ -276,7 +284,7 @@ def check_blending_classes(model_cfg) -> None:
     for name, augment in augments:
         own = augment.get('num_classes')
         if own is not None and own != classes:
-            raise ValueError(
+            raise ConfigError(
                 f"{name} ({augment.get('type')}) has num_classes={own}, "
                 f'model.cls_head.num_classes is {classes}: set both to the '
                 'number of classes')

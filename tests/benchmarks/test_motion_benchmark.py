@@ -139,3 +139,22 @@ def test_configs_build_and_run(name, bench):
                      data_samples=[sample['data_samples']]), False)
             scores = model(**batch, mode='predict')[0].pred_score
             assert scores.shape == (len(CLASSES), )
+
+
+def test_collected_commands_load_the_work_dirs_encoder():
+    """Every fine-tuning row of the table names the encoder of the same
+    work dir (the configs' default is work_dirs/data_efficiency)."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        'collect_results', Path(__file__).resolve().parents[2] / 'tools' /
+        'benchmarks' / 'collect_results.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    option = 'model.backbone.init_cfg.checkpoint=/w/pretrain_mask'
+    assert tool.command('finetune_10pct', 'x', '/w').endswith(
+        option + '0.75')
+    assert tool.command('finetune_100pct_mask0.9', 'x', '/w').endswith(
+        option + '0.9')
+    assert 'cfg-options' not in tool.command('scratch_10pct', 'x', '/w')
+    assert 'cfg-options' not in tool.command('pretrain_mask0.5', 'x', '/w')

@@ -244,6 +244,12 @@ def test_blending_classes_must_match_the_head():
                        r'\(MixupBlending\) has num_classes=4, '
                        r'model\.cls_head\.num_classes is 7'):
         prepare_train_cfg(cfg)
+    prepare_train_cfg(cfg, training=False)  # testing does not blend
+    # the tools print it as a one-line error
+    from mmvmae.utils.config_check import exit_on_unknown_type
+    with pytest.raises(SystemExit, match='^error: model.data_preprocessor'):
+        with exit_on_unknown_type(cfg):
+            prepare_train_cfg(cfg)
 
 
 def test_tools_name_a_config_without_tests_and_a_file_as_work_dir(

@@ -88,6 +88,15 @@ def test_config_dataset_through_wrappers(videos, tmp_path, monkeypatch):
     assert result.returncode == 1
     assert (tmp_path / 'o' / 'multi.csv').read_text() == \
         'test.mp4,0,2\narm_wrestling.mp4,1\n'
+    # no data_prefix: mmaction2's default, the videos under data_root
+    plain = tmp_path / 'plain.py'
+    plain.write_text(
+        "train_dataloader = dict(dataset=dict(type='VideoListDataset', "
+        "data_root='data/clips', ann_file='../val.txt', pipeline=[]))\n")
+    result = run(str(plain), '--out-dir', 'p', cwd=tmp_path)
+    assert result.returncode == 1
+    assert (tmp_path / 'p' / 'failed.txt').read_text().startswith(
+        'data/clips/empty.mp4\t')
     # wrong uses: one-line errors before any video is read
     monkeypatch.chdir(tmp_path)
     (tmp_path / 'data' / 'bad.txt').write_text('a.mp4 zero\n')

@@ -61,8 +61,8 @@ def train_log(work: str, run: str) -> Optional[str]:
 def command(run: str, config: str, work: str) -> str:
     cmd = (f'python tools/train.py {CONFIGS}/{config}.py '
            f'--work-dir {work}/{run}')
-    if '_mask' in run and not run.startswith('pretrain'):
-        ratio = run.rsplit('_mask', 1)[1]
+    if run.startswith('finetune'):  # the encoder of $WORK's pretraining
+        ratio = run.rsplit('_mask', 1)[1] if '_mask' in run else '0.75'
         cmd += (' --cfg-options model.backbone.init_cfg.checkpoint='
                 f'{work}/pretrain_mask{ratio}')
     return cmd

@@ -6,7 +6,7 @@
 #
 # GROUPs, run in the order given (default: data pretrained scratch collect):
 #   data        generate data/motion_benchmark (6 motion classes, 2400 train /
-#               300 val / 600 test clips of 12 frames at 32x40; ~1-2 min)
+#               300 val / 600 test clips of 12 frames at 32x40; about 30 s)
 #   pretrained  VideoMAE pretraining (tube mask 0.75) on the unlabeled train
 #               clips, then fine-tuning on 100% and 10% of the labels
 #   scratch     the same ViT and fine-tuning budget from a random init
@@ -34,8 +34,12 @@ run() {
         echo "== $name: done, skipped"
         return
     fi
-    echo "== $name: train ($(date +%T))"
-    python tools/train.py "$CFG/$config.py" --work-dir "$WORK/$name" "$@"
+    if [[ -f $WORK/$name/last_checkpoint ]]; then
+        echo "== $name: trained, skipped"  # interrupted before its test
+    else
+        echo "== $name: train ($(date +%T))"
+        python tools/train.py "$CFG/$config.py" --work-dir "$WORK/$name" "$@"
+    fi
     local ckpt
     ckpt=$(cat "$WORK/$name/last_checkpoint")
     if [[ $config == *pretrain* ]]; then
@@ -61,8 +65,11 @@ for group in "${groups[@]}"; do
     pretrained)
         pretrained_done pretrain_mask0.75 ||
             run pretrain_mask0.75 vit-tiny_motion-pretrain_mask0.75
-        run finetune_100pct vit-tiny_motion-finetune_100pct
-        run finetune_10pct vit-tiny_motion-finetune_10pct ;;
+        for labels in 100 10; do
+            run finetune_${labels}pct vit-tiny_motion-finetune_${labels}pct \
+                --cfg-options \
+                model.backbone.init_cfg.checkpoint=$WORK/pretrain_mask0.75
+        done ;;
     scratch)
         run scratch_100pct vit-tiny_motion-scratch_100pct
         run scratch_10pct vit-tiny_motion-scratch_10pct ;;

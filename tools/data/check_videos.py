@@ -68,11 +68,12 @@ def dataset_of_config(config: str, split: str) -> Tuple[str, str, dict]:
     while 'dataset' in dataset:  # wrappers
         dataset, where = dataset['dataset'], f'{where}.dataset'
     ann_file = dataset.get('ann_file')
-    prefix = (dataset.get('data_prefix') or {}).get('video')
-    if not ann_file or prefix is None:
+    # mmaction2's VideoDataset defaults to data_prefix=dict(video='')
+    prefix = (dataset.get('data_prefix') or {}).get('video') or ''
+    if not ann_file:
         sys.exit(f'error: {where} ({dataset.get("type")}) is not a video '
-                 'list dataset (no ann_file and data_prefix.video): pass '
-                 'the list file and --data-prefix instead')
+                 'list dataset (no ann_file): pass the list file and '
+                 '--data-prefix instead')
     root = dataset.get('data_root') or ''
     if root and not osp.isabs(ann_file):
         ann_file = osp.join(root, ann_file)
