@@ -128,6 +128,26 @@ def refuse_to_overwrite(cfg: Config, overwrite: bool = False) -> None:
             'with --overwrite')
 
 
+def check_pretrained_checkpoints(cfg: Config) -> None:
+    """Every ``VideoMAEPretrained`` initialiser's checkpoint must exist:
+    found now, not as a traceback once the model is built."""
+    def visit(node, field):
+        if isinstance(node, dict):
+            if node.get('type') == 'VideoMAEPretrained':
+                try:
+                    resolve_checkpoint(str(node.get('checkpoint')))
+                except FileNotFoundError as error:
+                    raise SystemExit(f'error: {field}.checkpoint: {error} '
+                                     '(a pretraining run, or --cfg-options '
+                                     f'{field}.checkpoint=PATH)') from None
+            for key, value in node.items():
+                visit(value, f'{field}.{key}')
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                visit(value, f'{field}[{i}]')
+    visit(cfg.get('model'), 'model')
+
+
 def refuse_amp_on_cpu(cfg: Config) -> None:
     """mmengine's ``AmpOptimWrapper`` asserts a GPU (CUDA, NPU, MLU or MUSA)
     when it is built; say so before the run starts."""
@@ -151,6 +171,7 @@ def main() -> None:
     resolve_auto_resume(cfg)
     refuse_to_overwrite(cfg, args.overwrite)
     refuse_amp_on_cpu(cfg)
+    check_pretrained_checkpoints(cfg)
     check_data_files(cfg, ('train', 'val'))
     path = cfg.get('load_from')
     with exit_on_unknown_type(cfg):

@@ -235,6 +235,16 @@ def test_unreadable_checkpoints_are_named_not_refused(tmp_path, kind):
             load_checkpoint_safely(str(path), mmap=mmap)
 
 
+def test_missing_pretrained_encoder_is_a_one_line_error(tmp_path,
+                                                        monkeypatch):
+    message = exit_message(
+        monkeypatch, 'train.py', FINETUNE, '--work-dir', str(tmp_path / 'w'),
+        '--cfg-options',
+        f'model.backbone.init_cfg.checkpoint={tmp_path / "none.pth"}')
+    assert message.startswith('error: model.backbone.init_cfg.checkpoint: '
+                              'checkpoint: no file or work dir at ')
+
+
 def test_blending_classes_must_match_the_head():
     from mmvmae.engine.runner_setup import prepare_train_cfg
     cfg = Config.fromfile(FINETUNE)
