@@ -171,8 +171,8 @@ def main() -> None:
     resolve_auto_resume(cfg)
     refuse_to_overwrite(cfg, args.overwrite)
     refuse_amp_on_cpu(cfg)
-    check_pretrained_checkpoints(cfg)
     check_data_files(cfg, ('train', 'val'))
+    check_pretrained_checkpoints(cfg)
     path = cfg.get('load_from')
     with exit_on_unknown_type(cfg):
         # a resume reads all of its checkpoint: it must fit
