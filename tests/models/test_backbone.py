@@ -239,3 +239,26 @@ def test_linear_init():
     assert 0.9 / 8 < proj.abs().max() <= 1 / 8  # 1 / sqrt(fan_in 64)
     with pytest.raises(ValueError, match='linear_init must be one of'):
         VideoMAEViT(linear_init='kaiming', **kwargs)
+
+
+@pytest.mark.parametrize('rate', ['drop_rate', 'attn_drop_rate'])
+@pytest.mark.parametrize('attn_impl', ['sdpa', 'eager'])
+def test_dropout_acts_in_training_only(rate, attn_impl):
+    """Dropout (after the positions and projections, or on the attention
+    weights) changes the training outputs from call to call; in eval mode,
+    or at rate 0, the model is deterministic and the same function."""
+    kwargs = dict(arch=dict(embed_dims=32, depth=2, num_heads=2,
+                            patch_size=8), img_size=16, num_frames=4,
+                  attn_impl=attn_impl)
+    torch.manual_seed(0)
+    plain = VideoMAEViT(**kwargs)
+    dropped = VideoMAEViT(**kwargs, **{rate: 0.5})
+    dropped.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 4, 16, 16)
+    with torch.no_grad():
+        reference = plain.train()(x)
+        assert torch.equal(plain(x), reference)  # rate 0: no randomness
+        first, second = dropped.train()(x), dropped(x)
+        assert not torch.allclose(first, second)
+        assert not torch.allclose(first, reference)
+        torch.testing.assert_close(dropped.eval()(x), reference)
