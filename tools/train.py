@@ -10,7 +10,8 @@ from mmvmae.engine.runner_setup import (build_runner, build_runner_for,
                                         load_config, merge_common_args)
 from mmvmae.models.utils.pretrained_loader import (is_checkpoint,
                                                    resolve_checkpoint)
-from mmvmae.utils.config_check import exit_on_unknown_type
+from mmvmae.utils.config_check import (check_pretrained_checkpoints,
+                                       exit_on_unknown_type)
 from mmvmae.utils.data_check import check_data_files
 
 
@@ -128,26 +129,6 @@ def refuse_to_overwrite(cfg: Config, overwrite: bool = False) -> None:
             'with --overwrite')
 
 
-def check_pretrained_checkpoints(cfg: Config) -> None:
-    """Every ``VideoMAEPretrained`` initialiser's checkpoint must exist:
-    found now, not as a traceback once the model is built."""
-    def visit(node, field):
-        if isinstance(node, dict):
-            if node.get('type') == 'VideoMAEPretrained':
-                try:
-                    resolve_checkpoint(str(node.get('checkpoint')))
-                except FileNotFoundError as error:
-                    raise SystemExit(f'error: {field}.checkpoint: {error} '
-                                     '(a pretraining run, or --cfg-options '
-                                     f'{field}.checkpoint=PATH)') from None
-            for key, value in node.items():
-                visit(value, f'{field}.{key}')
-        elif isinstance(node, (list, tuple)):
-            for i, value in enumerate(node):
-                visit(value, f'{field}[{i}]')
-    visit(cfg.get('model'), 'model')
-
-
 def refuse_amp_on_cpu(cfg: Config) -> None:
     """mmengine's ``AmpOptimWrapper`` asserts a GPU (CUDA, NPU, MLU or MUSA)
     when it is built; say so before the run starts."""
@@ -172,9 +153,9 @@ def main() -> None:
     refuse_to_overwrite(cfg, args.overwrite)
     refuse_amp_on_cpu(cfg)
     check_data_files(cfg, ('train', 'val'))
-    check_pretrained_checkpoints(cfg)
     path = cfg.get('load_from')
     with exit_on_unknown_type(cfg):
+        check_pretrained_checkpoints(cfg)
         # a resume reads all of its checkpoint: it must fit
         runner = build_runner_for(cfg, path, '--resume: ') if \
             cfg.get('resume') and path and osp.isfile(path) else \

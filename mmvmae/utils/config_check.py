@@ -288,3 +288,18 @@ def check_blending_classes(model_cfg) -> None:
                 f"{name} ({augment.get('type')}) has num_classes={own}, "
                 f'model.cls_head.num_classes is {classes}: set both to the '
                 'number of classes')
+
+
+def check_pretrained_checkpoints(cfg) -> None:
+    """Every ``VideoMAEPretrained`` initialiser's checkpoint must exist:
+    a :class:`ConfigError` naming the field now, not a traceback once the
+    model is built."""
+    from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
+    for field, node in _config_dicts(cfg.get('model'), 'model'):
+        if node.get('type') == 'VideoMAEPretrained':
+            try:
+                resolve_checkpoint(str(node.get('checkpoint')))
+            except FileNotFoundError as error:
+                raise ConfigError(
+                    f'{field}.checkpoint: {error} (a pretraining run, or '
+                    f'--cfg-options {field}.checkpoint=PATH)') from None

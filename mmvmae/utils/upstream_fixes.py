@@ -703,9 +703,9 @@ def fix_resume_sampler_seed() -> None:
                 sampler.seed = self.seed
             return result
 
-        for name in ('_mmvmae_fixed', '_mmvmae_drops_config'):
-            if getattr(resume, name, False):
-                setattr(resume_with_sampler_seed, name, True)
+        # keep the marker of the world-size fixes wrapped here
+        resume_with_sampler_seed._mmvmae_fixed = getattr(
+            resume, '_mmvmae_fixed', False)
         resume_with_sampler_seed._mmvmae_sampler_seed = True
         runner_type.resume = resume_with_sampler_seed
 

@@ -14,9 +14,9 @@ Methods:
   checkpointing and without the attention backward's recomputation of the
   scores, which torch's formula counts (model FLOPs: recomputation is not
   useful work); ``FLOP/HF`` compares what the kernels execute, the
-  recomputation included. Elementwise ops and the optimizer are not counted. The matmul rate: the
-  best of a few n^3 matmuls in the run's dtype (n = 2048 on a CPU, 8192 on
-  a GPU), before and after the rounds.
+  recomputation included. Elementwise ops and the optimizer are not
+  counted. The matmul rate: the best of a few n^3 matmuls in the run's
+  dtype (n = 2048 on a CPU, 8192 on a GPU), before and after the rounds.
 - Peak memory: on CUDA ``max_memory_allocated``; on CPU the profiler's
   allocation and free events (``profile_memory=True``, matched by address):
   the peak of the bytes allocated within the step and still live. Both

@@ -8,6 +8,7 @@ recipe scales the whole schedule, floor included, by the group's scale: each
 group ends at ``eta_min x lr_scale``.
 """
 import math
+from typing import Optional
 
 from mmengine.optim import CosineAnnealingLR
 
@@ -24,12 +25,12 @@ class LayerScaledCosineAnnealingLR(CosineAnnealingLR):
     (``eta_min_ratio`` is already relative to each group).
     """
 
-    def __init__(self, optimizer, *args, eta_min: float = 0., **kwargs):
-        if kwargs.get('eta_min_ratio') is not None:
+    def __init__(self, optimizer, *args, eta_min: float = 0.,
+                 eta_min_ratio: Optional[float] = None, **kwargs):
+        if eta_min_ratio is not None:
             raise ValueError('LayerScaledCosineAnnealingLR takes eta_min; '
                              'for a floor relative to each group use '
                              'CosineAnnealingLR(eta_min_ratio=...)')
-        kwargs.pop('eta_min_ratio', None)
         super().__init__(optimizer, *args, eta_min=eta_min, **kwargs)
 
     def _get_value(self) -> list:

@@ -47,27 +47,24 @@ class VideoMAE(BaseModel):
     def _check_normalisation(self) -> None:
         """The head undoes the preprocessor's normalisation (the pixel
         target, the pictures of ``predict``): their mean/std must agree."""
-        head_mean = getattr(self.head, 'mean', None)
-        if head_mean is None or head_mean.is_meta:  # no values to compare
-            return
         pre = self.data_preprocessor
-        if getattr(pre, '_enable_normalize', False):
-            if pre.mean.is_meta:
-                return
-            mean, std = pre.mean.flatten(), pre.std.flatten()
-        elif hasattr(pre, '_enable_normalize'):  # raw [0, 255] inputs
-            mean, std = torch.zeros_like(head_mean.flatten()), \
-                torch.ones_like(head_mean.flatten())
-        else:
+        if getattr(self.head, 'mean', None) is None or \
+                not hasattr(pre, '_enable_normalize'):
             return
-        if mean.shape != head_mean.flatten().shape or not (
-                torch.allclose(mean, head_mean.flatten()) and
-                torch.allclose(std, self.head.std.flatten())):
+        head = self.head.mean.flatten(), self.head.std.flatten()
+        if pre._enable_normalize:
+            given = pre.mean.flatten(), pre.std.flatten()
+        else:  # raw [0, 255] inputs
+            given = torch.zeros_like(head[0]), torch.ones_like(head[1])
+        if any(t.is_meta for t in head + given):  # no values to compare
+            return
+        if given[0].shape != head[0].shape or not all(
+                torch.allclose(a, b) for a, b in zip(given, head)):
             raise ValueError(
-                f'head mean/std {head_mean.flatten().tolist()} / '
-                f'{self.head.std.flatten().tolist()} must equal those the '
-                f'data_preprocessor normalises with, {mean.tolist()} / '
-                f'{std.tolist()}: the head undoes that normalisation')
+                f'head mean/std {head[0].tolist()} / {head[1].tolist()} must '
+                'equal those the data_preprocessor normalises with, '
+                f'{given[0].tolist()} / {given[1].tolist()}: the head undoes '
+                'that normalisation')
 
     def forward(self,
                 inputs: Tensor,

@@ -12,8 +12,8 @@ from .transformer_block import (Attention, Block, Mlp, check_attn_impl,
 
 __all__ = [
     'CP_MODES', 'check_cp_mode', 'run_blocks', 'VIDEO_DATA_PREPROCESSOR',
-    'build_data_preprocessor', 'default_data_preprocessor', 'PatchEmbed3d', 'gather_tubelets',
-    'patchify', 'unpatchify', 'interpolate_position_table',
+    'build_data_preprocessor', 'default_data_preprocessor', 'PatchEmbed3d',
+    'gather_tubelets', 'patchify', 'unpatchify', 'interpolate_position_table',
     'sinusoid_position_table', 'VideoMAEPretrainedInit',
     'load_encoder_weights', 'count_kept', 'kept_index', 'scored_last',
     'take_tokens', 'Attention', 'Block', 'Mlp', 'check_attn_impl',
