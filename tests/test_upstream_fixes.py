@@ -15,6 +15,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
 from mmvmae.utils import upstream_fixes
+from mmvmae.utils.config_check import ConfigError
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:
@@ -287,6 +288,34 @@ def test_auto_scale_lr_scales_the_logged_base_lr(tmp_path):
         pytest.approx(0.1 * factor), pytest.approx(0.2 * factor)]
 
 
+def test_auto_scale_lr_counts_deepspeed_accumulation(monkeypatch):
+    """A DeepSpeed strategy accumulates by its config's
+    gradient_accumulation_steps: scaled, and logged, in the effective
+    batch (a strategy object with the attributes ``_scale_lr`` reads)."""
+    from types import SimpleNamespace
+
+    from mmengine._strategy.base import BaseStrategy
+    from mmengine.logging import MMLogger
+    from mmengine.optim import OptimWrapper
+    logger, logged = MMLogger.get_current_instance(), []
+    monkeypatch.setattr(logger, 'log',
+                        lambda level, msg, *a, **k: logged.append(msg))
+    model = _ToyModel()
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    strategy = SimpleNamespace(
+        _auto_scale_lr=dict(enable=True, base_batch_size=64), world_size=2,
+        dispatch_kwargs=dict(train_micro_batch_size_per_gpu=4),
+        config=dict(gradient_accumulation_steps=4), optim_wrapper=wrapper,
+        param_schedulers=None, logger=logger)
+    BaseStrategy._scale_lr(strategy)
+    assert wrapper.optimizer.param_groups[0]['lr'] == pytest.approx(
+        0.1 * 2 * 4 * 4 / 64)
+    assert any(msg.startswith(
+        'auto_scale_lr: effective batch 32 clips = 2 processes x batch 4 x '
+        'accumulative_counts 4 x num_repeats 1; lr scaled by 0.5 in all')
+        for msg in logged)
+
+
 def _runner_types():
     from mmengine.runner import FlexibleRunner  # FSDP / DeepSpeed configs
     return [Runner, FlexibleRunner]
@@ -305,7 +334,7 @@ def test_resume_refuses_another_world_size(tmp_path, runner_type,
                          resume=True)
     # as if launched on 2 processes
     monkeypatch.setattr(runner_type, 'world_size', property(lambda _: 2))
-    with pytest.raises(RuntimeError, match='saved by a run on 1 process'):
+    with pytest.raises(ConfigError, match='saved by a run on 1 process'):
         runner.train()
 
 

@@ -122,11 +122,15 @@ def refuse_to_overwrite(cfg: Config, overwrite: bool = False) -> None:
     if earlier or osp.isfile(osp.join(work_dir, 'last_checkpoint')):
         shown = ', '.join(earlier[:3]) + (', ...' if len(earlier) > 3
                                           else '') or 'last_checkpoint'
+        run, advice = (
+            f'a run resumed from {resume_from} (another run\'s checkpoint)',
+            'Resume it into another --work-dir') if resume_from else (
+            'a new run', 'Continue that run with --resume, train into '
+            'another --work-dir')
         raise SystemExit(
             f'error: work dir {work_dir} holds the checkpoints of an earlier '
-            f'run ({shown}); a new run would replace them. Continue it with '
-            '--resume, train into another --work-dir, or start over there '
-            'with --overwrite')
+            f'run ({shown}); {run} would replace them. {advice}, or start '
+            'over there with --overwrite')
 
 
 def refuse_amp_on_cpu(cfg: Config) -> None:

@@ -77,7 +77,7 @@ class VideoListDataset(VideoDataset):
                 f'{where}: label {field!r} is not an int') from None
         if label < 0 or (self.num_classes is not None
                          and label >= self.num_classes):
-            allowed = f'[0, {self.num_classes})' if self.num_classes else \
-                '>= 0'
-            raise ValueError(f'{where}: label {label} not in {allowed}')
+            allowed = f'in [0, {self.num_classes})' if self.num_classes \
+                else 'at least 0'
+            raise ValueError(f'{where}: label {label} is not {allowed}')
         return label

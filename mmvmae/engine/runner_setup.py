@@ -110,6 +110,18 @@ def build_runner(cfg: Config, training: bool = True) -> Runner:
     return runner
 
 
+def refuse_weights_only_resume(state: dict, checkpoint: str) -> None:
+    """A resume continues from the epoch and iteration of a training
+    checkpoint; a converted or weights-only file has none (mmengine would
+    fail with ``KeyError: 'epoch'``)."""
+    meta = state.get('meta')
+    if not (isinstance(meta, dict) and 'epoch' in meta and 'iter' in meta):
+        raise CheckpointError(
+            f'{checkpoint} holds weights, not the state of a training run '
+            '(epoch, iteration) to resume; start a new run from its weights '
+            f'with --cfg-options load_from={checkpoint}')
+
+
 def build_runner_for(cfg: Config, checkpoint: str, option: str = '',
                      training: bool = True) -> Runner:
     """:func:`build_runner` for a run that loads all of ``checkpoint``
@@ -119,6 +131,8 @@ def build_runner_for(cfg: Config, checkpoint: str, option: str = '',
     try:
         # shapes only: the tensors are mapped, the runner reads them
         state = load_checkpoint_safely(checkpoint, mmap=True)
+        if training and cfg.get('resume'):
+            refuse_weights_only_resume(state, checkpoint)
         runner = build_runner(cfg, training)
         check_checkpoint_fits(runner.model, state, checkpoint)
     except CheckpointError as error:

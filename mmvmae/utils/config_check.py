@@ -14,15 +14,17 @@ import contextlib
 import copy
 import difflib
 import inspect
+import os.path as osp
 import pickle
 import re
+import traceback
 from typing import Any, Dict, Iterator, List, Optional
 
 from torch import nn
 
 class ConfigError(ValueError):
-    """A config value mmvmae refuses; the tools print it as ``error: ...``
-    (``exit_on_unknown_type``)."""
+    """A config value (or run set-up) mmvmae refuses; the tools print it as
+    ``error: ...`` (``exit_on_unknown_type``)."""
 
 
 class CheckpointError(ValueError):
@@ -141,13 +143,57 @@ def unknown_argument_message(error: TypeError, cfg: Optional[Dict] = None
             f'{paths}){hint}')
 
 
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - arrays, tensors: not one truth value
+        return False
+
+
+def refused_value_message(error: ValueError, cfg: Optional[Dict] = None
+                          ) -> Optional[str]:
+    """``Type (config field path): message`` for a ``ValueError`` that a
+    class's own checks (in its module, or in mmvmae) raised while mmengine's
+    registry built it from a config dict: a value it refuses. None for one
+    raised anywhere else, or deeper (numpy, torch: a bug keeps its
+    traceback). The innermost ``build_from_cfg`` of the traceback names the
+    class."""
+    built, raised_in = None, ''
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        raised_in = osp.abspath(frame.f_code.co_filename)
+        if frame.f_code.co_name == 'build_from_cfg' and \
+                raised_in.endswith('build_functions.py'):
+            built = frame.f_locals
+    if not built or 'obj_cls' not in built:
+        return None
+    cls, args = built['obj_cls'], dict(built.get('args') or {})
+    try:
+        own = osp.abspath(inspect.getsourcefile(cls) or '')
+    except TypeError:  # a built-in
+        own = ''
+    ours = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    if raised_in != own and not raised_in.startswith(ours + osp.sep):
+        return None
+    name = getattr(cls, '__name__', str(cls))
+    typed = [(path, d) for path, d in _config_dicts(dict(cfg or {}))
+             if d.get('type') in (name, cls)]
+    # the dicts this build came from: every value they set was passed
+    same = [path for path, d in typed if all(
+        key in args and _equal(args[key], value)
+        for key, value in d.items() if key != 'type')]
+    fields = same or [path for path, _ in typed]
+    where = f" (config field {', '.join(fields)})" if fields else ''
+    return f'{name}{where}: {error}'
+
+
 @contextlib.contextmanager
 def exit_on_unknown_type(cfg: Optional[Dict] = None) -> Iterator[None]:
-    """Turn mmengine's unknown-type ``KeyError`` (and the ``TypeError`` of
-    a config dict with an argument its class does not take) raised inside
-    the block into ``SystemExit`` with a message naming the config field,
-    and a :class:`ConfigError` into ``SystemExit`` with its message; other
-    errors pass.
+    """Turn mmengine's unknown-type ``KeyError``, the ``TypeError`` of a
+    config dict with an argument its class does not take and the
+    ``ValueError`` of a value a class refuses while it is built from the
+    config, raised inside the block, into ``SystemExit`` with a message
+    naming the config field, and a :class:`ConfigError` into ``SystemExit``
+    with its message; other errors pass.
 
     The fields are named as ``cfg`` is on entry: building a runner rewrites
     the config (e.g. ``sample_seeding`` wraps ``train_dataloader.dataset``),
@@ -168,6 +214,11 @@ def exit_on_unknown_type(cfg: Optional[Dict] = None) -> Iterator[None]:
         raise SystemExit(f'error: {message}') from None
     except ConfigError as error:
         raise SystemExit(f'error: {error}') from None
+    except ValueError as error:
+        message = refused_value_message(error, written)
+        if message is None:
+            raise
+        raise SystemExit(f'error: {message}') from None
 
 
 def load_checkpoint_safely(path: str, mmap: bool = False) -> dict:
@@ -195,9 +246,15 @@ def load_checkpoint_safely(path: str, mmap: bool = False) -> dict:
     except OSError:
         raise
     except pickle.UnpicklingError as error:
-        # torch names what its weights-only unpickler refused
-        why = _first_line(error)
-        if 'Unsupported global' in why or 'Unsupported class' in why:
+        # torch names what its weights-only unpickler refused: a global
+        # not on the allowlist, or one from a module it blocks (os, posix)
+        refused = [
+            line.split('WeightsUnpickler error:')[-1].strip()
+            for line in str(error).splitlines()
+            if re.search('unsupported (global|class)', line, re.IGNORECASE)
+        ]
+        if refused:
+            why = refused[0].split('. ')[0]
             raise CheckpointError(
                 f'refused to load checkpoint {path}: it holds objects other '
                 'than weights and training state (weights_only loading); it '

@@ -317,8 +317,10 @@ def fix_auto_scale_lr_accumulation() -> None:
     runner_scale_lr = Runner.scale_lr
     strategy_scale_lr = BaseStrategy._scale_lr
 
-    def _log_and_rescale(optim_wrapper, dataset, cfg, world_size, bs):
+    def _log_and_rescale(optim_wrapper, dataset, cfg, world_size, bs,
+                         accumulation=None):
         counts, repeats = _extra_batch_factor(optim_wrapper, dataset, cfg)
+        counts = accumulation or counts  # DeepSpeed accumulates by its own
         effective = world_size * bs * counts * repeats
         own = getattr(dataset, 'num_repeats', None)
         note = f' (as auto_scale_lr states; the dataset repeats {own})' \
@@ -327,7 +329,8 @@ def fix_auto_scale_lr_accumulation() -> None:
             f'auto_scale_lr: effective batch {effective} clips = '
             f'{world_size} processes x batch {bs} x accumulative_counts '
             f'{counts} x num_repeats {repeats}{note}; lr scaled by '
-            f"{effective / cfg['base_batch_size']} in all",
+            f"{effective / cfg['base_batch_size']} in all (mmengine's "
+            f'factor, logged above, x {counts * repeats})',
             logger='current')
         # mmengine scaled the groups by world_size x batch / base only, and
         # not the logged base lr
@@ -358,12 +361,11 @@ def fix_auto_scale_lr_accumulation() -> None:
         if not (cfg or {}).get('enable', False):
             return
         batch = self.dispatch_kwargs['train_micro_batch_size_per_gpu']
+        # DeepSpeed accumulates by its config, not accumulative_counts
+        steps = (getattr(self, 'config', None) or {}).get(
+            'gradient_accumulation_steps')
         _log_and_rescale(self.optim_wrapper, None, cfg, self.world_size,
-                         batch)
-        # DeepSpeed accumulates by its own config, not accumulative_counts
-        steps = getattr(self, 'config', {}).get('gradient_accumulation_steps')
-        if steps and steps > 1:
-            _rescale(self.optim_wrapper, steps)
+                         batch, steps)
 
     scale_lr._mmvmae_fixed = True
     Runner.scale_lr = scale_lr
@@ -542,9 +544,10 @@ def fix_config_dict_param_groups() -> None:
 
 def _refuse_other_world_size(checkpoint: dict, filename: str,
                              world_size: int) -> None:
+    from mmvmae.utils.config_check import ConfigError  # the tools: one line
     saved = (checkpoint.get('meta') or {}).get('world_size')
     if saved is not None and saved != world_size:
-        raise RuntimeError(
+        raise ConfigError(
             f'cannot resume from {filename}: it was saved by a run on '
             f'{saved} process(es), this run has {world_size}. The '
             'restored lr schedule (lengths in iterations) and lr would '

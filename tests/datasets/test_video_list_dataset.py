@@ -66,7 +66,7 @@ def test_multi_class_and_delimiter(tmp_path):
     ('a.mp4 1\nb.mp4 x\n', r'line 2.*not an int'),
     ('a.mp4 1\nb c.mp4 1\n', r'line 2.*"path" or "path label"'),
     ('a.mp4 1\nb.mp4\n', r'line 2.*mixes labelled and unlabeled'),
-    ('a.mp4 -2\n', r'line 1.*label -2 not in >= 0'),
+    ('a.mp4 -2\n', r'line 1.*label -2 is not at least 0'),
     ('\n\n', 'lists no videos'),
 ])
 def test_malformed_lines(tmp_path, text, match):
@@ -75,7 +75,7 @@ def test_malformed_lines(tmp_path, text, match):
 
 
 def test_label_out_of_range(tmp_path):
-    with pytest.raises(ValueError, match=r'line 1.*label 4 not in \[0, 4\)'):
+    with pytest.raises(ValueError, match=r'line 1.*label 4 is not in \[0, 4\)'):
         build(make_list(tmp_path, 'a.mp4 4\n'), num_classes=4)
 
 

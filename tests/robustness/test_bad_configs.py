@@ -1,12 +1,17 @@
 """Bad config values and checkpoints fail at build time with errors that
 name the field and the allowed values."""
+import os
+
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from tool_process import exit_in_process, run_python
 
+from mmvmae.datasets.transforms.masking_base import check_mask_ratio
 from mmvmae.registry import MODELS, TRANSFORMS
-from mmvmae.utils.config_check import (check_checkpoint_fits,
+from mmvmae.utils.config_check import (CheckpointError,
+                                       check_checkpoint_fits,
                                        load_checkpoint_safely)
 from .tests_paths import DEMO_CONFIG, REPO_ROOT
 
@@ -108,6 +113,31 @@ def test_shape_check_load_maps_or_reads_the_file(tmp_path, zip_format):
         load_checkpoint_safely(str(path), mmap=True)
 
 
+@pytest.mark.parametrize('zip_format', [True, False])
+def test_a_shell_command_in_a_checkpoint_is_refused_not_run(
+        tmp_path, zip_format):
+    """torch words a global from a module it blocks (``os.system``) unlike
+    one off its allowlist; both are refusals, not unreadable files."""
+    marker = tmp_path / 'ran'
+
+    class Shell:
+        def __reduce__(self):
+            return (os.system, (f'touch {marker}', ))
+
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'meta': Shell()}, path,
+               _use_new_zipfile_serialization=zip_format)
+    with pytest.raises(CheckpointError,
+                       match=r'refused to load checkpoint .*system'):
+        load_checkpoint_safely(str(path), mmap=zip_format)
+    assert not marker.exists()
+
+
+def _pretrain_model():
+    cfg = Config.fromfile(DEMO_CONFIG)
+    return MODELS.build(cfg.model)
+
+
 def _finetune_model():
     cfg = Config.fromfile(FINETUNE)
     cfg.model.backbone.init_cfg = None
@@ -180,6 +210,47 @@ def test_unknown_argument_names_the_field_and_close_matches():
             raise TypeError("f() got an unexpected keyword argument 'other'")
 
 
+def test_refused_value_names_the_class_and_field(tmp_path, monkeypatch):
+    """A value a class refuses while it is built from the config is one
+    line naming the config dict (of two alike, the one with that value);
+    a ValueError raised after building passes unchanged."""
+    from mmvmae.utils.config_check import exit_on_unknown_type
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(pipeline=[
+        dict(type='TubeMasking', mask_ratio=0.75),
+        dict(type='TubeMasking', mask_ratio=1.5)]))))
+    with pytest.raises(SystemExit) as stop:
+        with exit_on_unknown_type(cfg):
+            for transform in cfg.train_dataloader.dataset.pipeline:
+                TRANSFORMS.build(transform)
+    assert str(stop.value) == (
+        'error: TubeMasking (config field train_dataloader.dataset.'
+        'pipeline[1]): mask_ratio must be in the open interval (0, 1), '
+        'got 1.5')
+    with pytest.raises(ValueError, match='mask_ratio'):
+        with exit_on_unknown_type(cfg):
+            TRANSFORMS.build(cfg.train_dataloader.dataset.pipeline[0])
+            check_mask_ratio(1.5)
+    # an upstream class's own check, too; an error from deeper code is not
+    flip = Config(dict(pipeline=[dict(type='Flip', direction='diagonal')]))
+    with pytest.raises(SystemExit, match=r'^error: Flip \(config field '
+                       r'pipeline\[0\]\): Direction diagonal is not'):
+        with exit_on_unknown_type(flip):
+            TRANSFORMS.build(flip.pipeline[0])
+
+    def parse_in_numpy(**kwargs):
+        return np.linspace(0, 1, -1)  # numpy's Python code raises
+    with pytest.raises(ValueError, match='must be non-negative'):
+        with exit_on_unknown_type(Config(dict(x=dict(type=parse_in_numpy)))):
+            TRANSFORMS.build(dict(type=parse_in_numpy))
+    # the same through the tool, for the model's own checks
+    assert exit_message(
+        monkeypatch, 'train.py', DEMO_CONFIG, '--work-dir', str(tmp_path),
+        '--cfg-options', 'model.backbone.num_frames=7') == (
+        'error: VideoMAEViT (config field model.backbone): num_frames/'
+        'img_size: frames 7 must be divisible by tubelet_size 2 and size '
+        '(64, 64) by patch_size 8')
+
+
 def test_train_tool_keeps_an_earlier_runs_checkpoints(tmp_path,
                                                       monkeypatch):
     """A new run (not --resume), or a resume from another run's checkpoint,
@@ -189,7 +260,8 @@ def test_train_tool_keeps_an_earlier_runs_checkpoints(tmp_path,
     work_dir = tmp_path / 'run'
     work_dir.mkdir()
     state = dict(_finetune_model().state_dict())
-    torch.save({'state_dict': state}, work_dir / 'epoch_1.pth')
+    torch.save({'state_dict': state, 'meta': dict(epoch=1, iter=8)},
+               work_dir / 'epoch_1.pth')
     (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_1.pth'))
     before = (work_dir / 'epoch_1.pth').read_bytes()
     message = exit_message(monkeypatch, 'train.py', DEMO_CONFIG,
@@ -209,7 +281,17 @@ def test_train_tool_keeps_an_earlier_runs_checkpoints(tmp_path,
     other.write_bytes(before)
     message = exit_message(monkeypatch, 'train.py', DEMO_CONFIG,
                            '--work-dir', str(work_dir), '--resume', str(other))
-    assert 'holds the checkpoints of an earlier run (epoch_1.pth)' in message
+    assert 'holds the checkpoints of an earlier run (epoch_1.pth); a run ' \
+        f'resumed from {other} (another run\'s checkpoint) would replace ' \
+        'them. Resume it into another --work-dir' in message
+    # weights without a training state (a converted release): load_from
+    weights = tmp_path / 'converted.pth'
+    torch.save({'state_dict': _pretrain_model().state_dict()}, weights)
+    assert exit_message(monkeypatch, 'train.py', DEMO_CONFIG, '--work-dir',
+                        str(tmp_path / 'fresh'), '--resume', str(weights)) \
+        == f'error: --resume: {weights} holds weights, not the state of a ' \
+        'training run (epoch, iteration) to resume; start a new run from ' \
+        f'its weights with --cfg-options load_from={weights}'
     (tmp_path / 'broken.pth').write_bytes(before[:len(before) // 2])
     assert exit_message(monkeypatch, 'train.py', DEMO_CONFIG, '--work-dir',
                         str(tmp_path / 'fresh'), '--resume',
