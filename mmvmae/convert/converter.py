@@ -59,6 +59,7 @@ def convert_to_mmvmae(src: str,
     stated = dict(encoder=(None, '', ''), decoder=(None, '', ''))
     if detected == 'videomae':
         renamed, settings = original_to_mmvmae(state, report)
+        settings.update(_release_settings(meta.get('release_args'), report))
         _note_release_heads(renamed, num_heads, decoder_num_heads, report)
     elif detected == 'mmaction2':
         renamed, settings = mmaction2_to_mmvmae(state, report)
@@ -97,6 +98,27 @@ def convert_to_mmvmae(src: str,
     meta_out = dict(arch=arch, model_config=model_config(arch),
                     conversion=dict(report.to_meta(), source=str(src)))
     return dict(state_dict=renamed, meta=meta_out), report
+
+
+# the original training scripts' arguments and the settings they fix
+_RELEASE_ARGS = dict(input_size=('img_size', int),
+                     num_frames=('num_frames', int),
+                     normlize_target=('norm_pix_loss', bool))
+
+
+def _release_settings(args: Optional[Dict],
+                      report: ConversionReport) -> Dict:
+    """Input size, frames and pixel target an original release records in
+    its pickled training ``args`` (the options given on the command line
+    still win)."""
+    args = args or {}
+    found = {ours: args[theirs]
+             for theirs, (ours, kind) in _RELEASE_ARGS.items()
+             if type(args.get(theirs)) is kind}
+    if found:
+        report.note('from the training args in the checkpoint: ' + ', '.join(
+            f'{k}={v}' for k, v in found.items()))
+    return found
 
 
 def _note_release_heads(state: Dict[str, torch.Tensor],
@@ -199,12 +221,14 @@ def _check_cfg_arch(cfg_arch: Dict, state: Dict[str, torch.Tensor]) -> None:
 
 
 def refuse_disagreement(stated: Dict, weights: Dict, what: str,
-                        hint: str = '') -> None:
+                        hints: Optional[Dict[str, str]] = None) -> None:
     """``ConversionError`` if a config (``what``) states a value other than
-    the weights show, for any key of ``weights``."""
+    the weights show, for any key of ``weights``; ``hints`` explains some
+    keys' disagreement."""
     wrong = {k: (stated[k], v) for k, v in weights.items()
              if k in stated and stated[k] != v}
     if wrong:
+        hint = ''.join(f'; {hints[k]}' for k in wrong if k in (hints or {}))
         raise ConversionError(f'{what} disagrees with the weights (config, '
                               f'weights): {wrong}{hint}')
 
@@ -264,8 +288,8 @@ def _check_hf_config(hf_cfg: Optional[Dict], arch: Dict) -> None:
                   qv_bias=arch['qkv_bias'],
                   # HF builds the encoder's final norm only without it
                   use_mean_pooling=arch['out_type'] == 'avg')
-    refuse_disagreement(hf_cfg, checks, 'config.json',
-                        '; for qv_bias this means the q/v biases are missing')
+    refuse_disagreement(hf_cfg, checks, 'config.json', dict(
+        qv_bias='for qv_bias this means the q/v biases are missing'))
 
 
 def check_qv_biases(src: Dict[str, torch.Tensor], out: Dict[str, torch.Tensor],

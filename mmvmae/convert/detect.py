@@ -63,7 +63,8 @@ def load_source(path: str) -> Tuple[Dict[str, torch.Tensor], Optional[Dict],
         ``(state_dict, hf_config or None, meta)``: the tensors (wrappers
         ``state_dict``/``module``/``model`` removed), the HF ``config.json``
         of a directory (or one next to a weights file) and the checkpoint's
-        ``meta`` dict (mmvmae checkpoints).
+        ``meta`` dict (mmvmae checkpoints; ``{'release_args': ...}``: the
+        training arguments an original release pickles).
     """
     if not osp.exists(path):
         raise ConversionError(f'source not found: {path}')
@@ -85,6 +86,10 @@ def load_source(path: str) -> Tuple[Dict[str, torch.Tensor], Optional[Dict],
                               'dict of tensors')
     if isinstance(state.get('meta'), dict):
         meta = state['meta']
+    elif isinstance(state.get('args'), (argparse.Namespace, dict)):
+        # the original releases' training arguments
+        meta = {'release_args': dict(vars(state['args']) if isinstance(
+            state['args'], argparse.Namespace) else state['args'])}
     for wrapper in _WRAPPERS:
         if isinstance(state.get(wrapper), dict):
             state = state[wrapper]

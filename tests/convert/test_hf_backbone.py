@@ -78,5 +78,5 @@ def test_config_json_pooling_must_match_the_weights(hf, tmp_path):
     config['use_mean_pooling'] = True
     (tmp_path / 'config.json').write_text(json.dumps(config))
     with pytest.raises(ConversionError, match=r"'use_mean_pooling': "
-                       r'\(True, False\)'):
+                       r'\(True, False\)\}$'):  # no qv_bias hint
         convert_to_mmvmae(str(tmp_path))

@@ -180,7 +180,8 @@ def test_missing_biases_are_refused(hf, tmp_path):
     state = {k: v for k, v in ref.state_dict().items()
              if not k.endswith(('query.bias', 'value.bias'))}
     torch.save(state, tmp_path / 'pytorch_model.bin')
-    with pytest.raises(ConversionError, match='qv_bias'):
+    with pytest.raises(ConversionError, match='qv_bias.*this means the '
+                       'q/v biases are missing'):
         convert_to_mmvmae(str(tmp_path))
 
 

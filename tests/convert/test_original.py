@@ -87,6 +87,18 @@ def test_pretrain_checkpoint_places_every_key(tmp_path):
     assert len(report.mapped) == len(src) and not report.dropped
     arch = ckpt['meta']['arch']
     assert arch['decoder']['embed_dims'] == 16 and arch['norm_eps'] == 1e-6
+    # the training args the release pickles set what the options do not
+    torch.save(dict(model=src, args=argparse.Namespace(
+        input_size=32, num_frames=4, normlize_target=False)),
+        tmp_path / 'a.pth')
+    recorded, report = convert_to_mmvmae(str(tmp_path / 'a.pth'),
+                                         num_heads=2, decoder_num_heads=2,
+                                         num_frames=8)
+    assert (recorded['meta']['arch']['img_size'],
+            recorded['meta']['arch']['num_frames'],
+            recorded['meta']['arch']['norm_pix_loss']) == (32, 8, False)
+    assert 'from the training args in the checkpoint: img_size=32, ' \
+        'num_frames=4, norm_pix_loss=False' in report.notes
     model = _load(ckpt)
     assert torch.equal(model.neck.mask_token, src['mask_token'])
     assert torch.equal(model.neck.head.weight, src['decoder.head.weight'])
