@@ -1,8 +1,10 @@
 import os
+import shutil
 import subprocess
 import sys
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 
 def read_version() -> str:
@@ -44,6 +46,47 @@ def mmcv_requirement() -> str:
     return lite
 
 
+def add_mim_extension(mim_dir: str, link: bool) -> None:
+    """Put ``model-index.yml`` and ``configs/`` in ``mim_dir``.
+
+    OpenMMLab's mim (``mim search mmvmae``) looks for them in
+    ``<package dir>/.mim``, not at the repository root where they live.
+    ``link``: relative symlinks, so that the configs a user edits are the ones
+    found (editable installs); else copies (wheels).
+    """
+    shutil.rmtree(mim_dir, ignore_errors=True)
+    os.makedirs(mim_dir)
+    for name in ('model-index.yml', 'configs'):
+        target = os.path.join(mim_dir, name)
+        if link:
+            try:
+                os.symlink(os.path.relpath(name, mim_dir), target)
+                continue
+            except OSError:  # no symlinks (Windows without the right): copy
+                pass
+        if os.path.isdir(name):
+            shutil.copytree(name, target,
+                            ignore=shutil.ignore_patterns('__pycache__'))
+        else:
+            shutil.copyfile(name, target)
+
+
+class BuildPyWithMim(build_py):
+    """``build_py`` that also fills ``mmvmae/.mim``.
+
+    A wheel gets copies under the build directory. An editable (PEP 660)
+    install builds with ``editable_mode`` and imports ``mmvmae`` from the
+    source tree, so the links go into the source package (git-ignored).
+    """
+
+    def run(self):
+        super().run()
+        editable = getattr(self, 'editable_mode', False)  # setuptools >= 64
+        package = 'mmvmae' if editable else os.path.join(self.build_lib,
+                                                         'mmvmae')
+        add_mim_extension(os.path.join(package, '.mim'), link=editable)
+
+
 setup(
     name='mmvmae',
     version=read_version(),
@@ -59,5 +102,6 @@ setup(
         'optional': read_requirements('optional.txt'),
     },
     license='Apache-2.0',
+    cmdclass={'build_py': BuildPyWithMim},
     zip_safe=False,
 )

@@ -19,13 +19,16 @@ PUBLISHED = {
 
 def _models():
     index = yaml.safe_load((REPO_ROOT / 'model-index.yml').read_text())
-    models = []
+    models, seen = [], []
     for metafile in index['Import']:
         data = yaml.safe_load((REPO_ROOT / metafile).read_text())
         collections = {c['Name'] for c in data['Collections']}
+        seen += collections
         for model in data['Models']:
             assert model['In Collection'] in collections, model['Name']
             models.append(model)
+    # mim merges the metafiles' collections by name: the last would win
+    assert len(seen) == len(set(seen)), sorted(seen)
     return models
 
 
