@@ -57,8 +57,6 @@ def parse_args() -> argparse.Namespace:
 
 def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the training flags to ``cfg`` (command line wins)."""
-    if args.no_validate:
-        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
@@ -153,6 +151,8 @@ def main() -> None:
     cfg = merge_train_args(cfg, args)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.no_validate:  # after --cfg-options, which may set val fields
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     resolve_auto_resume(cfg)
     refuse_to_overwrite(cfg, args.overwrite)
     refuse_amp_on_cpu(cfg)

@@ -10,12 +10,15 @@ FINETUNE = REPO_ROOT / 'configs/finetune/videomae_vit-tiny_demo-finetune.py'
 
 
 def test_compiled_finetuning_matches_eager(tmp_path):
+    # mmengine compiles train_step only: no validation. The val options
+    # stay: --no-validate must apply after them (it failed, 'cannot
+    # inherit from base', when it ran first)
     losses = {}
     for name, extra in (('eager', []),
                         ('compiled', ['compile.backend=eager'])):
         work = tmp_path / name
         result = run_tool(
-            'train.py', str(FINETUNE), '--work-dir', str(work),
+            'train.py', str(FINETUNE), '--work-dir', str(work), '--no-validate',
             '--cfg-options', 'train_cfg.max_epochs=1', 'load_from=None',
             'model.backbone.init_cfg=None', 'default_hooks.logger.interval=1',
             'train_dataloader.dataset.dataset.indices=16',
