@@ -52,7 +52,7 @@ def check_destination(src: str, dst: str, dst_format: str,
                     f'{dst} would replace the source {read}; write elsewhere '
                     '(refused even with --overwrite)')
     if dst_format == 'mmvmae':
-        if osp.isdir(dst):
+        if osp.isdir(dst) or dst.endswith(('/', osp.sep)):
             raise ConversionError(f'{dst} is a directory; --to mmvmae writes '
                                   'a .pth file: give a file name')
         if osp.lexists(dst) and not overwrite:

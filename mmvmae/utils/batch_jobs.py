@@ -1,5 +1,6 @@
 """Per-video jobs of the command-line tools: progress, and failures listed
 in ``failed.txt`` with a non-zero exit."""
+import os
 import os.path as osp
 import shutil
 import sys
@@ -17,11 +18,22 @@ def video_backend(name: str) -> str:
 
 
 def outputs_or_exit(inputs: Sequence[str], output_of: Callable[[str], str],
-                    what: str, hint: str) -> Dict[str, str]:
+                    what: str, hint: str,
+                    inside: Optional[str] = None) -> Dict[str, str]:
     """``{output: input}`` of the jobs, one per output (an input listed twice
     is one job); exits naming the ``what`` (e.g. '.npy files') that several
-    inputs would share (``a.mp4`` and ``a.avi``), with ``hint``, before
-    anything is written."""
+    inputs would share (``a.mp4`` and ``a.avi``), with ``hint``, or that
+    would land outside the folder ``inside`` (an absolute or ``../`` path),
+    before anything is written."""
+    if inside is not None:
+        root = osp.abspath(inside)
+        outside = [item for item in inputs if not osp.abspath(
+            output_of(item)).startswith(root + osp.sep)]
+        if outside:
+            sys.exit(f'error: {len(outside)} video path(s) would put their '
+                     f'{what} outside {inside} (absolute, or with ../); '
+                     'list paths relative to the source root:\n'
+                     + '\n'.join(outside[:5]))
     outputs: Dict[str, List[str]] = {}
     for item in inputs:
         sources = outputs.setdefault(output_of(item), [])
@@ -50,8 +62,11 @@ def run_jobs(job: Callable[[str], Optional[str]], todo: Sequence[str],
 def exit_on_failures(failed: Sequence[str], total: int, out_dir: str,
                      what: str = 'failed') -> None:
     """If any item ``failed``: list them in ``out_dir/failed.txt`` and exit
-    with status 1, naming the first few."""
+    with status 1, naming the first few; else remove an earlier run's
+    ``failed.txt``."""
     if not failed:
+        if osp.isfile(osp.join(out_dir, 'failed.txt')):
+            os.remove(osp.join(out_dir, 'failed.txt'))
         return
     listing = osp.join(out_dir, 'failed.txt')
     with open(listing, 'w') as f:

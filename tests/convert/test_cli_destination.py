@@ -70,18 +70,20 @@ def test_missing_folders_are_created(tmp_path, src, tool_main):
     ('hf', 'file.pth', 'is not a directory; --to hf writes a directory'),
     ('hf', 'folder', 'non-empty directory; pass --overwrite'),
     ('mmvmae', 'file.pth/out.pth', 'file.pth is not a directory'),
+    ('mmvmae', 'new/', 'is a directory; --to mmvmae writes a .pth'),
 ])
 def test_wrong_kind_of_dst(tmp_path, src, tool_main, capsys, to, dst,
                            message):
     (tmp_path / 'folder').mkdir()
     (tmp_path / 'folder' / 'notes.txt').write_text('keep')
     (tmp_path / 'file.pth').write_bytes(b'keep')
-    assert tool_main([str(src), str(tmp_path / dst), '--to', to] +
-                     HEADS) == 1
+    assert tool_main([str(src), f'{tmp_path}/{dst}', '--to', to] +
+                     HEADS) == 1  # a string: pathlib drops a final '/'
     assert message in capsys.readouterr().err
     assert (tmp_path / 'file.pth').read_bytes() == b'keep'
     assert sorted(p.name for p in (tmp_path / 'folder').iterdir()) == \
         ['notes.txt']
+    assert not (tmp_path / 'new').exists()
 
 
 def test_hf_overwrite_keeps_other_files(tmp_path, src, tool_main, capsys):

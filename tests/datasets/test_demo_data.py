@@ -165,3 +165,19 @@ def test_cli(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, 'argv', [str(script), '--num-train', '0'])
     with pytest.raises(SystemExit, match='--num-train must be >= 1'):
         runpy.run_path(str(script), run_name='__main__')
+
+
+def test_cli_force_deletes_only_a_demo_dataset(tmp_path, monkeypatch):
+    """``--force`` regenerates a demo set; a folder of other files (a typo
+    in --out) is never deleted, a file is named."""
+    script = str(REPO_ROOT / 'tools' / 'data' / 'generate_demo_dataset.py')
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / 'important.txt').write_text('keep')
+    for out, message in ((mine, 'is not a complete demo dataset'),
+                         (mine / 'important.txt', 'is a file')):
+        monkeypatch.setattr(sys, 'argv', [script, '--out', str(out),
+                                          '--force', '--num-train', '1'])
+        with pytest.raises(SystemExit, match=message):
+            runpy.run_path(script, run_name='__main__')
+    assert (mine / 'important.txt').read_text() == 'keep'

@@ -42,6 +42,19 @@ def test_folder_lists_parse_as_a_dataset(tmp_path):
                                  pipeline=[])
     assert len(unlabeled) == 8
     assert unlabeled.get_data_info(0)['label'] == -1
+    # an error leaves the earlier lists as they were; two outputs in one file
+    (root / 'run' / 'a b.mp4').write_bytes(b'')
+    with pytest.raises(AssertionError, match="'run/a b.mp4' contains a "
+                       'space'):
+        run_tool('data/build_file_list.py', 'folder', str(root), '--out',
+                 'train.txt', '--val-ratio', '0.25', '--val-out', 'val.txt',
+                 cwd=tmp_path)
+    assert (_lines(tmp_path / 'train.txt'), _lines(tmp_path / 'val.txt')) \
+        == (train, val)
+    with pytest.raises(AssertionError, match='must be different files'):
+        run_tool('data/build_file_list.py', 'folder', str(root), '--out',
+                 'same.txt', '--val-ratio', '0.25', '--val-out',
+                 './same.txt', cwd=tmp_path)
 
 
 def test_ssv2_ucf101_hmdb51(tmp_path):
@@ -131,6 +144,30 @@ def test_resize_videos_parallel_resumable(tmp_path):
     assert 'already done; resizing 0' in out
     assert (dst / 'small.mp4').stat().st_mtime_ns == stamp
     assert not list(dst.rglob('*.part*'))
+    assert not (dst / 'failed.txt').exists()  # nothing fails any more
+    # a killed run's partial file is removed when the video is redone
+    (dst / 'small.mp4').rename(dst / 'small.mp4.part999.mp4')
+    run_tool('data/resize_videos.py', str(src), str(dst), '--short-side',
+             '32', cwd=tmp_path)
+    assert (dst / 'small.mp4').is_file()
+    assert not list(dst.rglob('*.part*'))
+    # refused before anything is written: other settings into the same DST
+    # (the old outputs would count as done), a DST inside SRC (read back as
+    # videos later), list paths that leave DST
+    for args, message in (
+            ((str(src), str(dst), '--short-side', '64'),
+             'holds videos resized with'),
+            ((str(src), str(src / 'small')), 'is inside SRC'),
+            ((str(src), str(src)), 'is inside SRC')):
+        with pytest.raises(AssertionError, match=message):
+            run_tool('data/resize_videos.py', *args, cwd=tmp_path)
+    assert not (src / 'small').exists()
+    listed = tmp_path / 'abs.txt'
+    listed.write_text(f'{src / "small.mp4"} 0\n../src/a/wide.mp4 1\n')
+    with pytest.raises(AssertionError, match='2 video path.* outside'):
+        run_tool('data/resize_videos.py', str(listed), str(tmp_path / 'o'),
+                 cwd=tmp_path)
+    assert not (tmp_path / 'o').exists()
     # two videos that would become the same .mp4: refused, nothing written
     shutil.copy(src / 'small.mp4', src / 'a' / 'wide.avi')
     with pytest.raises(AssertionError, match=r'1 output \.mp4 file\(s\) '
@@ -166,6 +203,20 @@ def test_extract_ava_frames(tmp_path):
     again = run_tool('data/extract_ava_frames.py', str(videos), str(out),
                      cwd=tmp_path).stdout
     assert '1 already done; extracting 0' in again
+    # a window the video does not cover fails (a truncated download)
+    with pytest.raises(AssertionError, match='the video ends at second 3: '
+                       '15 of 30 frames'):
+        run_tool('data/extract_ava_frames.py', str(videos),
+                 str(tmp_path / 'short'), '--already-cut', '--duration', '6',
+                 '--fps', '5', cwd=tmp_path)
+    assert not (tmp_path / 'short' / 'vid_A' / '.done').exists()
+    # two videos of one id: refused before anything is written
+    write_video(videos / 'vid_A.avi', frames)
+    with pytest.raises(AssertionError, match=r'1 frame folder\(s\) would '
+                       'hold several videos'):
+        run_tool('data/extract_ava_frames.py', str(videos),
+                 str(tmp_path / 'clash'), cwd=tmp_path)
+    assert not (tmp_path / 'clash').exists()
 
 
 def test_extract_ava_frames_ffmpeg_writing_nothing_fails(tmp_path,
@@ -187,7 +238,7 @@ def test_extract_ava_frames_ffmpeg_writing_nothing_fails(tmp_path,
     (tmp_path / 'short.mp4').write_bytes(b'')
     error = tool.extract_one('short.mp4', str(tmp_path), str(tmp_path /
                              'out'), 900., 3., 30., None, 'ffmpeg')
-    assert error.endswith('RuntimeError: no frame at or after second 900.0')
+    assert error.endswith('RuntimeError: no frame at or after second 900')
     assert not (tmp_path / 'out' / 'short' / tool.DONE).exists()
 
 

@@ -156,13 +156,20 @@ def from_hmdb51(splits_dir: str, split: int) -> Dict[str, List[Entry]]:
     return out
 
 
+def check_paths(entries: List[Entry]) -> None:
+    for video, _ in entries:
+        if ' ' in video:
+            raise ListError(f'path {video!r} contains a space; rename it '
+                            '(list files are space separated)')
+
+
 def write_list(path: str, entries: List[Entry], unlabeled: bool) -> None:
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'w', encoding='utf-8') as f:
+    """Checked first, written to a temporary file, then renamed: an error
+    leaves an earlier list as it was."""
+    from mmvmae.utils.atomic_write import atomic_file
+    check_paths(entries)
+    with atomic_file(path) as tmp, open(tmp, 'w', encoding='utf-8') as f:
         for video, label in entries:
-            if ' ' in video:
-                raise ListError(f'path {video!r} contains a space; rename '
-                                'it (list files are space separated)')
             keep = unlabeled or label is None
             f.write(f'{video}\n' if keep else f'{video} {label}\n')
     print(f'wrote {len(entries)} videos to {path}')
@@ -207,7 +214,13 @@ def main() -> None:
                                 f'{args.val_ratio}')
             if (args.val_ratio > 0) != bool(args.val_out):
                 raise ListError('--val-ratio and --val-out go together')
+            outs = [osp.realpath(p) for p in (args.out, args.val_out,
+                                              args.classes_out) if p]
+            if len(set(outs)) < len(outs):
+                raise ListError('--out, --val-out and --classes-out must be '
+                                'different files')
             entries, classes = from_folder(args.root)
+            check_paths(entries)  # before any file is written
             if args.val_out:
                 entries, val = split_val(entries, args.val_ratio, args.seed)
                 write_list(args.val_out, val, args.unlabeled)

@@ -13,7 +13,10 @@ videos directly and needs no frames; this step is for rawframe pipelines.
 
 Uses ffmpeg when on PATH, OpenCV otherwise (nearest source frame to each
 output time). Resumable: a video whose folder has the ``.done`` marker is
-skipped; failures are listed in ``OUT/failed.txt`` (exit status 1).
+skipped; failures (an unreadable video, one that ends more than a second
+before the window does) are listed in ``OUT/failed.txt`` (exit status 1).
+Videos that share an id (``a.mp4`` and ``a.mkv``) are refused before
+anything is written.
 """
 import argparse
 import os
@@ -33,7 +36,7 @@ def frame_count(duration: float, fps: float) -> int:
 
 
 def extract_ffmpeg(src: str, out: str, start: float, duration: float,
-                   fps: float, short_side: Optional[int]) -> None:
+                   fps: float, short_side: Optional[int]) -> int:
     vf = f'fps={fps}'
     if short_side:
         s = short_side
@@ -45,13 +48,11 @@ def extract_ffmpeg(src: str, out: str, start: float, duration: float,
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f'ffmpeg failed: {result.stderr.strip()[-300:]}')
-    # ffmpeg exits 0 having written nothing when the video ends before start
-    if not os.listdir(out):
-        raise RuntimeError(f'no frame at or after second {start}')
+    return len(os.listdir(out))
 
 
 def extract_opencv(src: str, out: str, start: float, duration: float,
-                   fps: float, short_side: Optional[int]) -> None:
+                   fps: float, short_side: Optional[int]) -> int:
     import cv2
     cv2.setNumThreads(1)
     capture = cv2.VideoCapture(src)
@@ -86,8 +87,7 @@ def extract_opencv(src: str, out: str, start: float, duration: float,
             written += 1
     finally:
         capture.release()
-    if written == 0:
-        raise RuntimeError(f'no frame at or after second {start}')
+    return written
 
 
 def extract_one(name: str, src_dir: str, out_dir: str, start: float,
@@ -102,11 +102,28 @@ def extract_one(name: str, src_dir: str, out_dir: str, start: float,
     os.makedirs(out)
     try:
         run = extract_ffmpeg if backend == 'ffmpeg' else extract_opencv
-        run(osp.join(src_dir, name), out, start, duration, fps, short_side)
+        written = run(osp.join(src_dir, name), out, start, duration, fps,
+                      short_side)
+        check_frame_count(written, start, duration, fps)
     except Exception as err:  # one bad video must not stop the others
         return f'{osp.join(src_dir, name)}\t{type(err).__name__}: {err}'
     open(osp.join(out, DONE), 'w').close()
     return None
+
+
+def check_frame_count(written: int, start: float, duration: float,
+                      fps: float) -> None:
+    """The window must be in the video, up to its last second (a cut may
+    end a few frames early); a video that ends sooner (a truncated
+    download) would pass as complete."""
+    wanted = frame_count(duration, fps)
+    if written == 0:
+        raise RuntimeError(f'no frame at or after second {start:g}')
+    if written < wanted - fps:
+        raise RuntimeError(
+            f'the video ends at second {start + written / fps:g}: {written} '
+            f'of {wanted} frames (a truncated file? --start / --duration / '
+            '--already-cut set the window)')
 
 
 def find_videos(src_dir: str) -> List[str]:
@@ -138,8 +155,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    from mmvmae.utils.batch_jobs import (exit_on_failures, run_jobs,
-                                         video_backend)
+    from mmvmae.utils.batch_jobs import (exit_on_failures, outputs_or_exit,
+                                         run_jobs, video_backend)
     args = parse_args()
     if args.fps <= 0 or args.duration <= 0 or args.num_workers < 1:
         sys.exit('error: --fps and --duration must be > 0, --num-workers '
@@ -153,6 +170,8 @@ def main() -> None:
     if not videos:
         sys.exit(f'error: no videos ({", ".join(VIDEO_EXTS)}) in '
                  f'{args.videos}')
+    outputs_or_exit(videos, lambda v: osp.join(args.out, osp.splitext(v)[0]),
+                    'frame folder(s)', 'keep one video per id')
     todo = [v for v in videos if not osp.isfile(
         osp.join(args.out, osp.splitext(v)[0], DONE))]
     print(f'{len(videos)} videos, {len(videos) - len(todo)} already done; '

@@ -18,6 +18,8 @@ def main() -> None:
                         help='validation videos')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
+    if args.num_train < 1 or args.num_val < 1:
+        sys.exit('error: --num-train and --num-val must be >= 1')
     try:
         ensure_demo_ava(args.out, num_train=args.num_train,
                         num_val=args.num_val, seed=args.seed)

@@ -11,7 +11,8 @@ import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
-from mmvmae.datasets.demo_data import ensure_demo_dataset  # noqa: E402
+from mmvmae.datasets.demo_data import (META_FILE,  # noqa: E402
+                                       ensure_demo_dataset)
 
 
 def parse_args() -> argparse.Namespace:
@@ -28,7 +29,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--fps', type=int, default=10)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--force', action='store_true',
-                        help='delete --out first if it exists')
+                        help='regenerate: delete the demo dataset at --out '
+                        'first (a folder that is not one is never deleted)')
     return parser.parse_args()
 
 
@@ -38,16 +40,22 @@ def main() -> None:
                  'fps'):
         if getattr(args, name) < 1:
             sys.exit(f'--{name.replace("_", "-")} must be >= 1')
-    if args.force and osp.exists(args.out):
+    if osp.exists(args.out) and not osp.isdir(args.out):
+        sys.exit(f'error: --out {args.out} is a file, not a folder')
+    is_demo = osp.isfile(osp.join(args.out, META_FILE))
+    if args.force and is_demo:
         shutil.rmtree(args.out)
-    elif osp.exists(osp.join(args.out, 'meta.json')):
+    elif is_demo:
         print(f'{args.out} already holds a demo dataset (use --force to '
               'regenerate)')
         return
-    ensure_demo_dataset(
-        args.out, num_train=args.num_train, num_val=args.num_val,
-        num_frames=args.num_frames, height=args.height, width=args.width,
-        fps=args.fps, seed=args.seed)
+    try:
+        ensure_demo_dataset(
+            args.out, num_train=args.num_train, num_val=args.num_val,
+            num_frames=args.num_frames, height=args.height, width=args.width,
+            fps=args.fps, seed=args.seed)
+    except FileExistsError as err:  # a folder of other files: never deleted
+        sys.exit(f'error: {err}')
     print(f'demo dataset written to {args.out}')
 
 

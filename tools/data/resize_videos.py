@@ -11,11 +11,16 @@ path relative to ``--src-root``, default the list's folder). Outputs go to
 (mp4v; its writer puts a keyframe every 12 frames, ``--keyint`` is not
 applied). Videos already short enough are re-encoded at their size, never
 upscaled. Resumable: finished outputs are skipped (each is written to a
-temporary file and renamed when complete); failures are listed in
-``DST/failed.txt`` and make the exit status 1. Videos that would share an
-output (``a.avi`` and ``a.mp4``) are refused before anything is written.
+temporary file and renamed when complete; ``DST/resize_videos.json``
+records the settings, and a resume with others is refused); failures are
+listed in ``DST/failed.txt`` and make the exit status 1. Videos that would
+share an output (``a.avi`` and ``a.mp4``), list paths that would put an
+output outside DST (absolute, ``../``) and a DST inside a SRC folder are
+refused before anything is written.
 """
 import argparse
+import glob
+import json
 import os
 import os.path as osp
 import subprocess
@@ -92,6 +97,8 @@ def resize_one(rel: str, src_root: str, dst_root: str, short_side: int,
     if osp.isfile(dst):
         return None
     os.makedirs(osp.dirname(dst) or '.', exist_ok=True)
+    for stale in glob.glob(glob.escape(dst) + '.part*.mp4'):
+        os.remove(stale)  # a killed earlier attempt's
     tmp = f'{dst}.part{os.getpid()}.mp4'
     try:
         if not osp.isfile(src):
@@ -99,11 +106,34 @@ def resize_one(rel: str, src_root: str, dst_root: str, short_side: int,
         run = resize_ffmpeg if backend == 'ffmpeg' else resize_opencv
         run(src, tmp, short_side, keyint)
         os.replace(tmp, dst)
-    except Exception as err:  # one bad video must not stop the others
+    except BaseException as err:  # Ctrl-C too: no partial file is left
         if osp.exists(tmp):
             os.remove(tmp)
+        if not isinstance(err, Exception):
+            raise
+        # one bad video must not stop the others
         return f'{src}\t{type(err).__name__}: {err}'
     return None
+
+
+SETTINGS = 'resize_videos.json'
+
+
+def check_settings(dst: str, settings: dict) -> None:
+    """Record the settings in ``DST`` on the first run; a resume with other
+    settings would count the old outputs as done: refused."""
+    path = osp.join(dst, SETTINGS)
+    if osp.isfile(path):
+        with open(path) as f:
+            done = json.load(f)
+        if done != settings:
+            sys.exit(f'error: {dst} holds videos resized with {done} '
+                     f'({path}), not {settings}; resize into another DST, '
+                     'or delete it to start over')
+        return
+    os.makedirs(dst, exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(settings, f)
 
 
 def parse_args() -> argparse.Namespace:
@@ -139,15 +169,22 @@ def main() -> None:
         sys.exit(f'error: {err}')
     root = args.src if osp.isdir(args.src) else (
         args.src_root or osp.dirname(args.src))
+    if osp.isdir(args.src) and (osp.realpath(args.dst) + osp.sep).startswith(
+            osp.realpath(args.src) + osp.sep):
+        sys.exit(f'error: DST {args.dst} is inside SRC {args.src}: a later '
+                 'run would read its outputs as videos; choose another DST')
     outputs = outputs_or_exit(
         videos, lambda rel: osp.join(args.dst, osp.splitext(rel)[0] + '.mp4'),
         'output .mp4 file(s)', 'rename them or resize them into separate '
-        'DST folders')
+        'DST folders', inside=args.dst)
+    check_settings(args.dst, dict(short_side=args.short_side,
+                                  keyint=args.keyint))
     todo = [rel for out, rel in outputs.items() if not osp.isfile(out)]
     print(f'{len(outputs)} videos, {len(outputs) - len(todo)} already done; '
           f'resizing {len(todo)} to short side {args.short_side} with '
           f'{backend}, {args.num_workers} workers', flush=True)
     if not todo:
+        exit_on_failures([], 0, args.dst)  # an earlier failed.txt is stale
         return
     job = partial(resize_one, src_root=root, dst_root=args.dst,
                   short_side=args.short_side, keyint=args.keyint,
