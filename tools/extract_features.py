@@ -2,8 +2,8 @@
 
 ``python tools/extract_features.py INPUT CONFIG CHECKPOINT --out-dir DIR``
 
-INPUT is a folder (searched recursively for video files) or a list file
-(first column = path, relative to ``--data-root``, default: the list's
+INPUT is a folder (searched recursively for video files), one video
+(``DIR/<name>.npy``), or a list file (first column = path, relative to ``--data-root``, default: the list's
 folder; absolute paths must lie inside that root too, else the run is
 refused). ``DIR/<path under the root, without extension>.npy`` mirrors the
 input layout; videos that would share a .npy (``a.mp4`` and ``a.avi``) are
@@ -52,7 +52,8 @@ CRASHED = 'crashed.txt'  # videos that killed two runs, skipped from then on
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Save encoder features of many videos as .npy files')
-    parser.add_argument('input', help='folder of videos or list file')
+    parser.add_argument('input', help='folder of videos, a video, or a list '
+                        'file')
     parser.add_argument('config', help='recognizer or pretraining config')
     parser.add_argument('checkpoint', help='checkpoint file or work dir')
     parser.add_argument('--out-dir', required=True,
@@ -89,6 +90,8 @@ def list_videos(source: str,
         return [(p, osp.relpath(p, source)) for p in sorted(found)]
     if not osp.isfile(source):
         raise FileNotFoundError(f'input: no folder or list file at {source}')
+    if source.lower().endswith(VIDEO_EXTS):  # one video
+        return [(source, osp.basename(source))]
     root = data_root if data_root is not None else osp.dirname(source)
     videos, outside = [], []
     with open(source, encoding='utf-8') as f:

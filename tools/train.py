@@ -57,11 +57,14 @@ def parse_args() -> argparse.Namespace:
 
 def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the training flags to ``cfg`` (command line wins)."""
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError('--amp needs optim_wrapper.type OptimWrapper or '
-                             f'AmpOptimWrapper, got {wrapper!r}')
+            raise SystemExit('error: --amp needs optim_wrapper.type '
+                             f'OptimWrapper or AmpOptimWrapper, got '
+                             f'{wrapper!r}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
@@ -75,9 +78,10 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
             raise SystemExit(f'error: --resume: no checkpoint file at {path}')
         cfg.resume, cfg.load_from = True, path
     if args.auto_scale_lr:
-        if 'auto_scale_lr' not in cfg:
-            raise ValueError('--auto-scale-lr needs auto_scale_lr='
-                             'dict(base_batch_size=...) in the config')
+        if 'base_batch_size' not in (cfg.get('auto_scale_lr') or {}):
+            raise SystemExit('error: --auto-scale-lr needs auto_scale_lr='
+                             'dict(base_batch_size=...) in the config (or '
+                             '--cfg-options auto_scale_lr.base_batch_size=N)')
         cfg.auto_scale_lr.enable = True
     # mmengine's Runner needs a `seed` key (None draws a random seed)
     randomness = {'seed': None, **(cfg.get('randomness') or {})}
@@ -103,6 +107,26 @@ def resolve_auto_resume(cfg: Config) -> Config:
         except FileNotFoundError as error:
             raise SystemExit(f'error: --resume: {error}') from None
     return cfg
+
+
+def resolve_load_from(cfg: Config) -> None:
+    """``load_from`` may name a work dir (its ``last_checkpoint``), as
+    ``--resume`` and ``tools/test.py`` take one."""
+    path = cfg.get('load_from')
+    if isinstance(path, str) and osp.isdir(path) and not cfg.get('resume'):
+        try:
+            cfg.load_from = resolve_checkpoint(path)
+        except FileNotFoundError as error:
+            raise SystemExit(f'error: load_from: {error}') from None
+
+
+def refuse_zero_val_interval(cfg: Config) -> None:
+    """mmengine divides by ``val_interval`` after the first epoch."""
+    interval = (cfg.get('train_cfg') or {}).get('val_interval', 1)
+    if cfg.get('val_cfg') and isinstance(interval, int) and interval < 1:
+        raise SystemExit(f'error: train_cfg.val_interval must be >= 1, got '
+                         f'{interval}; --no-validate trains without '
+                         'validation')
 
 
 def refuse_to_overwrite(cfg: Config, overwrite: bool = False) -> None:
@@ -147,12 +171,14 @@ def main() -> None:
     args = parse_args()
     mmvmae.register_all_modules()
     cfg = load_config(args.config)
-    cfg = merge_common_args(cfg, args)
-    cfg = merge_train_args(cfg, args)
+    # options first, then the flags (as mmaction2): a flag wins, and checks
+    # it (--no-validate, --amp, --auto-scale-lr) see the merged config
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    if args.no_validate:  # after --cfg-options, which may set val fields
-        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg = merge_common_args(cfg, args)
+    cfg = merge_train_args(cfg, args)
+    resolve_load_from(cfg)
+    refuse_zero_val_interval(cfg)
     resolve_auto_resume(cfg)
     refuse_to_overwrite(cfg, args.overwrite)
     refuse_amp_on_cpu(cfg)

@@ -2,6 +2,7 @@
 and runner construction."""
 import argparse
 import logging
+import os
 import os.path as osp
 
 import torch
@@ -41,6 +42,14 @@ def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
         raise SystemExit(f'error: work dir {cfg.work_dir} is a file, not a '
                          'folder (--work-dir)')
     cfg.launcher = args.launcher
+    needs = dict(pytorch='RANK', slurm='SLURM_PROCID',
+                 mpi='OMPI_COMM_WORLD_RANK').get(args.launcher)
+    if needs and needs not in os.environ:
+        raise SystemExit(
+            f'error: --launcher {args.launcher} needs the process variables '
+            f'its launcher sets ({needs} is not set); start with '
+            'tools/dist_train.sh / dist_test.sh (torchrun), or srun for '
+            'slurm, or drop --launcher for one process')
     if args.launcher != 'none' and not torch.cuda.is_available():
         env_cfg = cfg.setdefault('env_cfg', {})
         env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'

@@ -278,3 +278,16 @@ def test_out_dir_of_another_checkpoint_or_options_is_refused(setup):
                       '--out-dir', str(out), cwd=folder)
     assert 'warning' not in result.stderr
     assert '1 already done, 0 to extract' in result.stdout
+
+
+def test_input_may_be_one_video(tmp_path):
+    """One video is a list of one (it was read as a list file: a utf-8
+    decoding error)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'extract_features', REPO_ROOT / 'tools' / 'extract_features.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    video = tmp_path / 'clip.MP4'
+    video.write_bytes(b'\x93 not text')
+    assert tool.list_videos(str(video)) == [(str(video), 'clip.MP4')]

@@ -97,3 +97,43 @@ def test_copied_work_dir_resumes_from_its_own_checkpoints(tmp_path):
     with pytest.raises(SystemExit, match='does not exist'):
         tool.resolve_auto_resume(Config(dict(work_dir=str(copy), resume=True,
                                              load_from=None)))
+
+
+def test_flags_apply_after_cfg_options_with_one_line_errors(
+        tmp_path, monkeypatch):
+    """--cfg-options first, then the flags (mmaction2's order), whose
+    checks see the merged config and stop in one line."""
+    from tool_process import exit_in_process
+    config = str(REPO_ROOT / 'configs/detection/videomae_vit-tiny_demo-ava.py')
+    work = ['--work-dir', str(tmp_path / 'w')]
+    monkeypatch.delenv('RANK', raising=False)
+    for args, message in (
+            (['--launcher', 'pytorch'], 'error: --launcher pytorch needs the '
+             'process variables its launcher sets (RANK is not set)'),
+            (['--auto-scale-lr'], 'error: --auto-scale-lr needs '
+             'auto_scale_lr=dict(base_batch_size=...)'),
+            (['--cfg-options', 'train_cfg.val_interval=0'],
+             'error: train_cfg.val_interval must be >= 1, got 0'),
+            (['--amp', '--cfg-options',
+              'optim_wrapper.type=DeepSpeedOptimWrapper'],
+             "error: --amp needs optim_wrapper.type OptimWrapper or "
+             "AmpOptimWrapper, got 'DeepSpeedOptimWrapper'")):
+        stop = exit_in_process(monkeypatch, 'train.py', config, *work, *args)
+        assert str(stop).startswith(message), stop
+    # an --amp check that sees the options' wrapper passes it
+    stop = exit_in_process(monkeypatch, 'train.py', config, *work, '--amp',
+                           '--cfg-options', 'optim_wrapper.type=OptimWrapper')
+    assert 'needs a GPU' in str(stop)
+
+
+def test_load_from_takes_a_work_dir(tmp_path):
+    tool = _train_tool()
+    (tmp_path / 'epoch_2.pth').write_bytes(b'')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_2.pth'))
+    cfg = Config(dict(load_from=str(tmp_path)))
+    tool.resolve_load_from(cfg)
+    assert cfg.load_from == str(tmp_path / 'epoch_2.pth')
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(SystemExit, match='error: load_from: '):
+        tool.resolve_load_from(Config(dict(load_from=str(tmp_path /
+                                                         'empty'))))
