@@ -86,6 +86,14 @@ def test_model_benchmark_refuses_unknown_variants(monkeypatch, capsys):
     assert '--compile-backend foo: choose' in usage_error(
         monkeypatch, capsys, '--arch', 'tiny', '--variants', 'compile',
         '--compile-backend', 'foo')
+    # no rounds: nothing to take a median of (was a StatisticsError after
+    # the FLOP count); the data benchmark likewise
+    assert '--rounds and --iters must be >= 1' in usage_error(
+        monkeypatch, capsys, '--arch', 'tiny', '--rounds', '0')
+    stop = exit_in_process(monkeypatch, 'analysis/benchmark_data.py',
+                           '--iters', '0')
+    assert stop.code == 2 and '--iters must be >= 1' in \
+        capsys.readouterr().err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU-only run')

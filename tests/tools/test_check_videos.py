@@ -60,6 +60,10 @@ def test_list_file(videos, tmp_path):
     assert '2 of 2 videos read; the list (all kept)' in result.stdout
     assert (tmp_path / 'out' / 'good.txt').read_bytes() == good.read_bytes()
     assert not (tmp_path / 'out' / 'failed.txt').exists()
+    result = run(str(good), '--data-prefix', str(videos), '--out-dir',
+                 str(good), cwd=tmp_path)
+    assert result.returncode == 1 and result.stderr.strip().endswith(
+        f'error: --out-dir {good} is a file, not a folder')
 
 
 def test_config_dataset_through_wrappers(videos, tmp_path, monkeypatch):

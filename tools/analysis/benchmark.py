@@ -146,6 +146,8 @@ def parse_args() -> argparse.Namespace:
                    help="CPU: 'keep' (default) makes glibc keep freed memory "
                    "for reuse, for both models (mmvmae.utils.malloc)")
     args = p.parse_args()
+    if args.rounds < 1 or args.iters < 1:
+        p.error('--rounds and --iters must be >= 1')
     args.variants = args.variants.split(',')
     bad = [part for v in args.variants for part in v.split('+')
            if part not in VARIANTS]

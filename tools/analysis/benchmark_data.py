@@ -82,7 +82,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--malloc', default='keep', choices=('keep', 'default'),
                    help="'keep' (default) makes glibc keep freed memory for "
                    'reuse, for every variant (mmvmae.utils.malloc)')
-    return p.parse_args()
+    args = p.parse_args()
+    if args.rounds < 1 or args.iters < 1 or args.ops < 0:
+        p.error('--rounds and --iters must be >= 1, --ops >= 0')
+    return args
 
 
 def dataset_config(name: str) -> Config:

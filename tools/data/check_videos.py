@@ -150,6 +150,8 @@ def main() -> None:
     if osp.basename(ann_file) == 'failed.txt':
         sys.exit('error: the list is named failed.txt, the name of the '
                  'failure listing; rename it')
+    if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
+        sys.exit(f'error: --out-dir {args.out_dir} is a file, not a folder')
     os.makedirs(args.out_dir, exist_ok=True)
     stale = osp.join(args.out_dir, 'failed.txt')
     if osp.isfile(stale):  # an earlier run's, not this one's
