@@ -202,20 +202,13 @@ def exit_on_unknown_type(cfg: Optional[Dict] = None) -> Iterator[None]:
     written = copy.deepcopy(cfg)
     try:
         yield
-    except KeyError as error:
-        message = unknown_type_message(error, written)
-        if message is None:
-            raise
-        raise SystemExit(f'error: {message}') from None
-    except TypeError as error:
-        message = unknown_argument_message(error, written)
-        if message is None:
-            raise
-        raise SystemExit(f'error: {message}') from None
     except ConfigError as error:
         raise SystemExit(f'error: {error}') from None
-    except ValueError as error:
-        message = refused_value_message(error, written)
+    except (KeyError, TypeError, ValueError) as error:
+        explain = unknown_type_message if isinstance(error, KeyError) else \
+            unknown_argument_message if isinstance(error, TypeError) else \
+            refused_value_message
+        message = explain(error, written)
         if message is None:
             raise
         raise SystemExit(f'error: {message}') from None
