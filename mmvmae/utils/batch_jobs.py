@@ -59,14 +59,20 @@ def run_jobs(job: Callable[[str], Optional[str]], todo: Sequence[str],
     return [error for error in errors if error]
 
 
+def clear_failures(out_dir: str) -> None:
+    """Remove an earlier run's ``out_dir/failed.txt`` (stale once this run
+    has nothing left to fail)."""
+    if osp.isfile(osp.join(out_dir, 'failed.txt')):
+        os.remove(osp.join(out_dir, 'failed.txt'))
+
+
 def exit_on_failures(failed: Sequence[str], total: int, out_dir: str,
                      what: str = 'failed') -> None:
     """If any item ``failed``: list them in ``out_dir/failed.txt`` and exit
     with status 1, naming the first few; else remove an earlier run's
     ``failed.txt``."""
     if not failed:
-        if osp.isfile(osp.join(out_dir, 'failed.txt')):
-            os.remove(osp.join(out_dir, 'failed.txt'))
+        clear_failures(out_dir)
         return
     listing = osp.join(out_dir, 'failed.txt')
     with open(listing, 'w') as f:

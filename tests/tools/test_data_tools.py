@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from apis.tiny_models import SHARED_VIDEOS, write_video
-from .helpers import REPO_ROOT, run_tool
+from .helpers import REPO_ROOT, ffmpeg_env, run_tool
 
 
 def _lines(path):
@@ -55,6 +55,16 @@ def test_folder_lists_parse_as_a_dataset(tmp_path):
         run_tool('data/build_file_list.py', 'folder', str(root), '--out',
                  'same.txt', '--val-ratio', '0.25', '--val-out',
                  './same.txt', cwd=tmp_path)
+    # a class folder without videos keeps its label, with a warning
+    (root / 'run' / 'a b.mp4').unlink()
+    (root / 'idle').mkdir()
+    result = run_tool('data/build_file_list.py', 'folder', str(root),
+                      '--out', 'with_idle.txt', '--classes-out',
+                      'classes_idle.txt', cwd=tmp_path)
+    assert 'warning: 1 class folder(s)' in result.stderr
+    assert _lines(tmp_path / 'classes_idle.txt') == ['idle', 'jump', 'run']
+    assert result.stderr.rstrip().endswith(': 0 idle')
+    assert 'run/sub/run3.mp4 2' in _lines(tmp_path / 'with_idle.txt')
 
 
 def test_ssv2_ucf101_hmdb51(tmp_path):
@@ -240,6 +250,49 @@ def test_extract_ava_frames_ffmpeg_writing_nothing_fails(tmp_path,
                              'out'), 900., 3., 30., None, 'ffmpeg')
     assert error.endswith('RuntimeError: no frame at or after second 900')
     assert not (tmp_path / 'out' / 'short' / tool.DONE).exists()
+
+
+def test_ffmpeg_backend(tmp_path):
+    """Both tools through a real ffmpeg (``--backend ffmpeg``, what ``auto``
+    picks on most machines): sizes, keyframe spacing, the frames a window
+    holds, and a broken file listed as failed."""
+    env = ffmpeg_env(tmp_path / 'bin')
+    src = tmp_path / 'src'
+    src.mkdir()
+    frames = np.zeros((40, 60, 100, 3), np.uint8)  # 4 s at 10 fps
+    for t in range(40):  # brightness encodes the frame index
+        frames[t] = 6 * t
+    write_video(src / 'wide.mp4', frames)
+    write_video(src / 'small.mp4', frames[:10, :20, :30])
+    (src / 'broken.avi').write_bytes(b'RIFF0000')
+    dst = tmp_path / 'dst'
+    with pytest.raises(AssertionError, match='1 of 3 videos failed'):
+        run_tool('data/resize_videos.py', str(src), str(dst), '--backend',
+                 'ffmpeg', '--short-side', '32', '--keyint', '8', cwd=tmp_path,
+                 env=env)
+    assert 'ffmpeg failed' in (dst / 'failed.txt').read_text()
+    wide = decord.VideoReader(str(dst / 'wide.mp4'))
+    assert wide[0].shape == (32, 54, 3) and len(wide) == 40
+    assert wide.get_key_indices() == list(range(0, 40, 8))
+    assert abs(wide[25].asnumpy().mean() - 6 * 25) < 4
+    assert decord.VideoReader(str(dst / 'small.mp4'))[0].shape == (20, 30, 3)
+    out = tmp_path / 'frames'
+    with pytest.raises(AssertionError, match='1 of 2 videos failed'):
+        run_tool('data/extract_ava_frames.py', str(dst), str(out), '--start',
+                 '1', '--duration', '2', '--fps', '5', '--short-side', '16',
+                 '--backend', 'ffmpeg', cwd=tmp_path, env=env)
+    # the 1-s video ends before the window: said so, not ffmpeg's noise
+    assert (out / 'failed.txt').read_text().endswith(
+        'small.mp4\tRuntimeError: no frame at or after second 1\n')
+    import cv2
+    images = sorted((out / 'wide').glob('img_*.jpg'))
+    assert len(images) == 10
+    for k, path in enumerate(images):
+        image = cv2.imread(str(path))
+        assert image.shape == (16, 28, 3)  # short side 16; 27 to even
+        source = round((1 + k / 5) * 10)  # second 1 + k/5 at 10 fps
+        assert abs(image.mean() - 6 * source) < 4, (k, image.mean())
+    assert (out / 'wide' / '.done').is_file()
 
 
 def test_video_backend_choice(monkeypatch):

@@ -45,10 +45,39 @@ def test_series_follow_the_resumed_run(work_dir):
     assert sorted(train['loss']) == [1, 2, 3, 4, 5, 6]
     assert train['loss'][4] == 1.5  # the resumed run's value wins
     assert train['loss'][1] == pytest.approx(1.9)
-    assert val == {'acc/top1': {1: 0.3, 2: 0.5}}
+    assert val == {'acc/top1': {1: 0.3, 2: 0.5}}  # epoch 1 was before it
     assert 'time' not in train
     assert plot_logs.default_keys([(train, val)]) == ['loss', 'lr',
                                                       'acc/top1']
+
+
+def test_a_run_started_over_replaces_the_earlier_logs(tmp_path, capsys):
+    """A second log that starts before the first ends (``--overwrite``, or
+    a resume from an earlier checkpoint) takes over from its first step:
+    no values of the earlier run remain past it."""
+    plot_logs = _module()
+    work = tmp_path / 'work'
+    old = [dict(loss=3., lr=0.1, epoch=e, iter=i, step=i)
+           for e, i in ((1, 2), (1, 4), (2, 6), (2, 8), (3, 10))]
+    old += [{'acc/top1': 0.2, 'step': 1}, {'acc/top1': 0.3, 'step': 2},
+            {'mAP': 0.1, 'step': 2}]
+    new = [dict(loss=1., lr=0.2, epoch=e, iter=i, step=i)
+           for e, i in ((2, 6), (2, 8))]
+    new.append({'acc/top1': 0.9, 'step': 2})
+    _write(work / '20260101_000000' / 'vis_data' / 'scalars.json', old)
+    _write(work / '20260102_000000' / 'vis_data' / 'scalars.json', new)
+    train, val = plot_logs.load_series(str(work))
+    assert train['loss'] == {2: 3., 4: 3., 6: 1., 8: 1.}
+    assert val == {'acc/top1': {1: 0.2, 2: 0.9}}  # mAP only the old run had
+    assert 'starts at iteration 6, where the earlier logs had reached 10' \
+        in capsys.readouterr().out
+    # an iteration-based run validates at iterations
+    iters = tmp_path / 'iters'
+    _write(iters / '1' / 'vis_data' / 'scalars.json',
+           [dict(loss=3., iter=i) for i in (5, 10)] + [{'mAP': .1, 'step': 10}])
+    _write(iters / '2' / 'vis_data' / 'scalars.json',
+           [dict(loss=1., iter=5)])
+    assert plot_logs.load_series(str(iters)) == ({'loss': {5: 1.}}, {})
 
 
 def test_png_and_errors(work_dir, tmp_path):

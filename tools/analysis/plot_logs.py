@@ -5,7 +5,9 @@
 
 Each input is a ``scalars.json`` file or a work dir (every
 ``<timestamp>/vis_data/scalars.json`` in it, oldest first, so a resumed run
-continues its curve). Training values are plotted over iterations,
+continues its curve; a log that starts before the earlier ones end, as a
+run started over with ``--overwrite`` does, replaces them from its first
+step on). Training values are plotted over iterations,
 validation metrics over epochs. Default keys: ``loss``, ``lr`` and every
 validation metric found.
 """
@@ -50,28 +52,57 @@ def log_files(path: str) -> List[str]:
     return files
 
 
+def read_records(file: str) -> List[dict]:
+    """The json lines of one ``scalars.json``."""
+    records = []
+    with open(file, encoding='utf-8') as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise ValueError(f'{file}, line {number}: not json '
+                                 f'({err})') from None
+    return records
+
+
 def load_series(path: str) -> Tuple[Series, Series]:
     """``(train, val)`` series of one input; train lines (with ``iter``) are
-    keyed by iteration, validation lines by epoch. A later value for the
-    same step (a resumed run) replaces the earlier one."""
+    keyed by iteration, validation lines by epoch (by iteration in an
+    iteration-based run). A later log takes over from where its run starts:
+    the values an earlier log holds from that step on (a run resumed from
+    an earlier checkpoint, or started over with ``--overwrite``) are
+    dropped, with a note."""
     train, val = {}, {}
     for file in log_files(path):
-        with open(file, encoding='utf-8') as f:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f'{file}, line {number}: not json '
-                                     f'({err})') from None
-                target = train if 'iter' in record else val
-                step = int(record['iter'] if 'iter' in record else
-                           record.get('step', 0))
-                for key, value in record.items():
-                    if key not in _NOT_METRICS and isinstance(
-                            value, (int, float)):
-                        target.setdefault(key, {})[step] = float(value)
+        records = read_records(file)
+        first = next((r for r in records if 'iter' in r), None)
+        if first is not None:
+            start = int(first['iter'])
+            val_start = int(first['epoch']) if 'epoch' in first else start
+            last = max((max(steps) for steps in train.values()), default=0)
+            if start <= last:
+                print(f'note: {file} starts at iteration {start}, where '
+                      f'the earlier logs had reached {last}: its values '
+                      'replace theirs from there on (a resume from a '
+                      'checkpoint before the end of the earlier logs, or a '
+                      'run started over)', flush=True)
+            for series, cut in ((train, start), (val, val_start)):
+                for steps in series.values():
+                    for step in [s for s in steps if s >= cut]:
+                        del steps[step]
+        for record in records:
+            target = train if 'iter' in record else val
+            step = int(record['iter'] if 'iter' in record else
+                       record.get('step', 0))
+            for key, value in record.items():
+                if key not in _NOT_METRICS and isinstance(
+                        value, (int, float)):
+                    target.setdefault(key, {})[step] = float(value)
+    for series in (train, val):  # keys only the dropped values had
+        for key in [k for k, steps in series.items() if not steps]:
+            del series[key]
     return train, val
 
 

@@ -57,6 +57,13 @@ def from_folder(root: str) -> Tuple[List[Entry], List[str]]:
     if not entries:
         raise ListError(f'no videos ({", ".join(VIDEO_EXTS)}) in class '
                         f'folders under {root}')
+    empty = [f'{label} {name}' for label, name in enumerate(classes)
+             if all(entry_label != label for _, entry_label in entries)]
+    if empty:  # still classes: the labels after them keep their numbers
+        print(f'warning: {len(empty)} class folder(s) under {root} hold no '
+              'videos; their labels stay in the class list and count in '
+              'num_classes (remove the folders if they are not classes): '
+              + ', '.join(empty[:5]), file=sys.stderr)
     return entries, classes
 
 

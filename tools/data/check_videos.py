@@ -126,7 +126,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    from mmvmae.utils.batch_jobs import exit_on_failures, run_jobs
+    from mmvmae.utils.batch_jobs import (clear_failures, exit_on_failures,
+                                         run_jobs)
     args = parse_args()
     if args.num_workers < 1:
         sys.exit('error: --num-workers must be >= 1')
@@ -153,9 +154,7 @@ def main() -> None:
     if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
         sys.exit(f'error: --out-dir {args.out_dir} is a file, not a folder')
     os.makedirs(args.out_dir, exist_ok=True)
-    stale = osp.join(args.out_dir, 'failed.txt')
-    if osp.isfile(stale):  # an earlier run's, not this one's
-        os.remove(stale)
+    clear_failures(args.out_dir)  # an earlier run's, not this one's
     videos = sorted({path for path, _ in entries if path is not None})
     count = sum(path is not None for path, _ in entries)
     print(f'{ann_file}: {count} entries, {len(videos)} videos in '

@@ -156,8 +156,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    from mmvmae.utils.batch_jobs import (exit_on_failures, outputs_or_exit,
-                                         run_jobs, video_backend)
+    from mmvmae.utils.batch_jobs import (clear_failures, exit_on_failures,
+                                         outputs_or_exit, run_jobs,
+                                         video_backend)
     args = parse_args()
     if args.short_side < 2 or args.keyint < 1 or args.num_workers < 1:
         sys.exit('error: --short-side must be >= 2, --keyint and '
@@ -184,7 +185,7 @@ def main() -> None:
           f'resizing {len(todo)} to short side {args.short_side} with '
           f'{backend}, {args.num_workers} workers', flush=True)
     if not todo:
-        exit_on_failures([], 0, args.dst)  # an earlier failed.txt is stale
+        clear_failures(args.dst)
         return
     job = partial(resize_one, src_root=root, dst_root=args.dst,
                   short_side=args.short_side, keyint=args.keyint,
