@@ -185,6 +185,59 @@ def test_missing_biases_are_refused(hf, tmp_path):
         convert_to_mmvmae(str(tmp_path))
 
 
+def test_key_bias_zero_is_dropped_nonzero_refused(hf, tmp_path):
+    """VideoMAE keys have no bias: an all-zero ``key.bias`` (some exports
+    carry one) is dropped with a note, a non-zero one is refused."""
+    ref = tiny_hf(hf, 'VideoMAEForVideoClassification', num_labels=2)
+    ref.config.save_pretrained(tmp_path)
+    state = dict(ref.state_dict())
+    keys = [k.replace('query.bias', 'key.bias') for k in state
+            if k.endswith('attention.attention.query.bias')]
+    for value in (0.0, 0.5):
+        state.update({k: torch.full((32, ), value) for k in keys})
+        torch.save(state, tmp_path / 'pytorch_model.bin')
+        if value:
+            with pytest.raises(ConversionError, match='key.bias is non-zero'):
+                convert_to_mmvmae(str(tmp_path))
+        else:
+            _, report = convert_to_mmvmae(str(tmp_path))
+            assert sorted(k for k, _ in report.dropped) == sorted(keys)
+
+
+def test_pretraining_config_without_norm_pix_loss(hf, tmp_path):
+    """A config.json without ``norm_pix_loss`` means HF's default (True):
+    the normalised pixel target."""
+    import json
+    ref = tiny_hf(hf, 'VideoMAEForPreTraining', use_mean_pooling=False)
+    ref.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / 'config.json').read_text())
+    del config['norm_pix_loss']
+    (tmp_path / 'config.json').write_text(json.dumps(config))
+    ckpt, _ = convert_to_mmvmae(str(tmp_path))
+    assert ckpt['meta']['arch']['norm_pix_loss'] is \
+        hf.VideoMAEConfig().norm_pix_loss is True
+
+
+def test_export_without_qkv_bias_and_with_labels(hf, tmp_path):
+    """config.json follows the model: ``qv_bias`` False for a model without
+    q/v biases (HF then expects none), ``label2id`` to int ids."""
+    import json
+    ref = tiny_hf(hf, 'VideoMAEForVideoClassification', seed=3, num_labels=3,
+                  qv_bias=False, use_mean_pooling=True,
+                  id2label={0: 'run', 1: 'jump', 2: 'sit'})
+    ref.save_pretrained(tmp_path / 'a')
+    ckpt, _ = convert_to_mmvmae(str(tmp_path / 'a'))
+    assert ckpt['meta']['arch']['qkv_bias'] is False
+    export_hf(ckpt['state_dict'], ckpt['meta']['arch'], str(tmp_path / 'b'),
+              ConversionReport())
+    config = json.loads((tmp_path / 'b' / 'config.json').read_text())
+    assert config['qv_bias'] is False
+    assert config['label2id'] == {'run': 0, 'jump': 1, 'sit': 2}
+    back = _hf_load(hf, 'VideoMAEForVideoClassification', tmp_path / 'b')
+    for key, value in ref.state_dict().items():
+        assert torch.equal(back.state_dict()[key], value), key
+
+
 def test_bare_weights_file_without_config(hf, tmp_path):
     """A lone safetensors file: heads and eps come from the options."""
     from safetensors.torch import save_file

@@ -61,6 +61,22 @@ def test_mean_pooled_features_and_logits_match(tmp_path):
                                    atol=1e-5, rtol=0)
 
 
+def test_layer_norm_eps_are_mmaction2s(tmp_path):
+    """Every LayerNorm of the converted model has the eps of its
+    counterpart in mmaction2's module (outputs barely show it)."""
+    ref = mmaction_vit(use_mean_pooling=True)
+    save_recognizer(ref, tmp_path / 'mma.pth')
+    ckpt, _ = convert_to_mmvmae(str(tmp_path / 'mma.pth'), num_heads=2,
+                                img_size=32, num_frames=4)
+    model = build_model(ckpt['meta']['arch'])
+    theirs = {m.eps for m in ref.modules()
+              if isinstance(m, torch.nn.LayerNorm)}
+    ours = [m.eps for m in model.modules()
+            if isinstance(m, torch.nn.LayerNorm)]
+    assert len(theirs) == 1 and set(ours) == theirs
+    assert model.backbone.fc_norm.eps == ref.fc_norm.eps
+
+
 def test_token_features_match_without_mean_pooling(tmp_path):
     ref = mmaction_vit(use_mean_pooling=False, return_feat_map=True)
     save_recognizer(ref, tmp_path / 'mma.pth')

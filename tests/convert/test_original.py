@@ -135,6 +135,21 @@ def test_finetuned_deepspeed_checkpoint(tmp_path, pooling):
             manual_attention(x, src, 'blocks.1.', 4))
 
 
+def test_release_layer_norms_use_eps_1e6(tmp_path):
+    """VIDEOMAE.md: LayerNorm eps 1e-6 everywhere in the releases, fc_norm
+    and the decoder norms too; the weights cannot show it."""
+    for name, src in (('f', original_finetune()),
+                      ('p', original_pretrain())):
+        torch.save(dict(model=src), tmp_path / f'{name}.pth')
+        ckpt, _ = convert_to_mmvmae(str(tmp_path / f'{name}.pth'),
+                                    src_format='videomae', num_heads=4,
+                                    decoder_num_heads=2, img_size=32,
+                                    num_frames=4)
+        norms = [m for m in _load(ckpt).modules()
+                 if isinstance(m, torch.nn.LayerNorm)]
+        assert len(norms) > 4 and {m.eps for m in norms} == {1e-6}, name
+
+
 def test_v2_giant_layout_patch14(tmp_path):
     """V2 giant: patch 14, MLP ratio 48/11 (here width 44 -> 192)."""
     src = original_finetune(dim=44, hidden=192, patch=14, classes=3)

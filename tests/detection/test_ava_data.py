@@ -120,6 +120,43 @@ def test_video_dataset_errors_name_the_problem(tmp_path):
         sample(dict(timestamp=960, timestamp_start=900))
 
 
+def _clip_inds(fps, seconds, total=1000, **kwargs):
+    sample = Compose([dict(type='SampleAVAVideoFrames', clip_len=4,
+                           frame_interval=4, **kwargs)])
+    return sample(dict(timestamp=900 + seconds, timestamp_start=900,
+                       avg_fps=fps, total_frames=total))['frame_inds']
+
+
+def test_clip_indices_follow_the_video_frame_rate():
+    """The keyframe and the stride come from the video's own rate (the
+    stride is 4 frames at 30 fps, 2 at 15); each index is the nearest
+    frame; the last second of a video still counts, later is refused."""
+    np.testing.assert_array_equal(_clip_inds(30., 2, test_mode=True),
+                                  [52, 56, 60, 64])
+    np.testing.assert_array_equal(_clip_inds(15., 2, test_mode=True),
+                                  [26, 28, 30, 32])
+    # 29.97 fps: 29.97 + k * 3.996 -> 21.98, 25.97, 29.97, 33.97
+    np.testing.assert_array_equal(_clip_inds(29.97, 1, test_mode=True),
+                                  [22, 26, 30, 34])
+    # 300 frames at 30 fps: 10.5 s is in the last second (clamped to the
+    # last frame), 11.5 s is not
+    np.testing.assert_array_equal(
+        _clip_inds(30., 10.5, total=300, test_mode=True),
+        [299, 299, 299, 299])
+    with pytest.raises(ValueError, match='outside the video'):
+        _clip_inds(30., 11.5, total=300, test_mode=True)
+
+
+def test_training_jitters_each_frame_within_half_a_stride():
+    np.random.seed(0)
+    centre = _clip_inds(30., 2, test_mode=True)
+    shifts = np.stack([_clip_inds(30., 2) - centre for _ in range(300)])
+    assert np.abs(shifts).max() == 2  # stride 4: at most 2 frames away
+    assert set(np.unique(shifts)) == {-2, -1, 0, 1, 2}
+    assert abs(shifts.mean()) < 0.1
+    assert (shifts[:, 0] != shifts[:, 1]).any()  # per frame, not per clip
+
+
 def test_train_pipeline_keeps_boxes_scores_and_labels(tmp_path):
     root = ensure_demo_ava(str(tmp_path / 'demo'))
     # an existing set is reused only for the same settings
@@ -159,3 +196,19 @@ def test_train_pipeline_keeps_boxes_scores_and_labels(tmp_path):
     np.testing.assert_allclose(sample.proposals.scores.numpy(),
                                info['scores'], rtol=1e-6)
     assert len(sample.proposals.bboxes) == len(info['scores'])
+
+
+def test_pack_keeps_proposal_scores_aligned_or_refuses():
+    """Proposal scores travel next to their boxes; packed without ground
+    truth too (mmaction2 packs proposals only next to gt boxes); a count
+    that disagrees is refused."""
+    pack = Compose([dict(type='PackAVAInputs')])
+    proposals = np.array([[0, 0, 2, 2], [1, 1, 3, 3]], np.float32)
+    results = dict(imgs=np.zeros((1, 3, 2, 4, 4), np.float32),
+                   proposals=proposals, scores=np.array([0.9, 0.7]),
+                   img_shape=(4, 4))
+    sample = pack(dict(results))['data_samples']
+    np.testing.assert_array_equal(sample.proposals.bboxes.numpy(), proposals)
+    np.testing.assert_allclose(sample.proposals.scores.numpy(), [0.9, 0.7])
+    with pytest.raises(ValueError, match='3 scores for 2 proposals'):
+        pack(dict(results, scores=np.ones(3)))

@@ -140,6 +140,20 @@ def test_empty_frames_option(tmp_path):
         pytest.approx(voc_ap([0.9, 0.5], [0, 1], 1))
 
 
+def test_iou_threshold_default_is_0_5_inclusive(tmp_path):
+    """mAP@0.5: a detection at IoU exactly 0.5 is a hit (the official script
+    and mmaction2's ``tpfp`` compare with >=), one at 0.45 is not."""
+    whole = (0.0, 0.0, 1.0, 1.0)
+    for det, hit in (((0.0, 0.0, 0.5, 1.0), True),
+                     ((0.0, 0.0, 0.45, 1.0), False)):
+        files = _files(tmp_path, gt=[(902, whole, 1)],
+                       dets=[(902, det, 1, 0.9)], label_ids=(1, ))
+        assert ava_frame_map(**files, logger=None)['per_class'][1] == \
+            (1.0 if hit else 0.0), det
+        assert match_frame(np.array([whole]), np.array([1]), np.array([det]),
+                           np.array([1]))[0] == hit
+
+
 def test_no_process_is_left(tmp_path, monkeypatch):
     def no_pool(*args, **kwargs):
         raise AssertionError('ava_frame_map must not start a process pool')

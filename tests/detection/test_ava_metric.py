@@ -94,6 +94,48 @@ def test_class_without_detection_counts_zero(files):
     assert np.isnan(metric.per_class_ap[3])
 
 
+def test_custom_classes_map_the_score_columns(files):
+    """``custom_classes=[2, 3]``: score column 1 is action 2, column 2
+    action 3, and only those are evaluated (action 1's ground truth is not
+    a miss)."""
+    metric = METRICS.build(dict(type='AVAFrameMAP', num_classes=3,
+                                custom_classes=[2, 3], **files))
+    metric.process([], [_pred(902, [G1], [[0, .9, .1]])])
+    result = metric.compute_metrics(metric.results)
+    assert sorted(metric.per_class_ap) == [2, 3]
+    assert metric.per_class_ap[2] == pytest.approx(1.0)  # G1 is action 2
+    assert np.isnan(metric.per_class_ap[3])  # no ground truth
+    assert result['overall'] == pytest.approx(1.0)
+
+
+def test_frames_without_ground_truth_are_not_evaluated(files):
+    """As mmaction2 (``ignore_empty_frames``): a confident detection on a
+    keyframe without ground truth changes nothing."""
+    far = (0.0, 0.6, 0.2, 0.9)
+    preds = [_pred(902, [G1], [[0, .9, .9, 0]])]
+    results = []
+    for extra in ([], [_pred(904, [far], [[0, .99, .99, 0]])]):
+        metric = METRICS.build(dict(type='AVAFrameMAP', num_classes=4,
+                                    **files))
+        metric.process([], preds + extra)
+        results.append(metric.compute_metrics(metric.results)['overall'])
+    assert results[1] == results[0] == pytest.approx((1 / 3 + 1.0) / 2,
+                                                     abs=1e-4)
+
+
+def test_close_scores_keep_their_order(files):
+    """Scores go to the evaluation with 6 decimals: 0.50001 still ranks
+    above 0.49999 (a tie at 2 or 4 decimals would rank the later row, the
+    false positive, first: the VOC code sorts ascending and reverses)."""
+    far = (0.0, 0.6, 0.2, 0.9)
+    metric = METRICS.build(dict(type='AVAFrameMAP', num_classes=4, **files))
+    metric.process([], [_pred(902, [G1, far], [[0, .50001, 0, 0],
+                                               [0, .49999, 0, 0]])])
+    metric.compute_metrics(metric.results)
+    assert metric.per_class_ap[1] == pytest.approx(
+        voc_ap([.50001, .49999], [1, 0], 3), abs=1e-6)  # 1/3, not 1/6
+
+
 def test_label_file_is_required(files):
     files['label_file'] = None
     with pytest.raises(ValueError, match='label_file'):

@@ -85,6 +85,18 @@ def test_matches_loop_reference(feat, out, sampling_ratio):
     torch.testing.assert_close(got, expected)
 
 
+def test_sample_on_the_far_border_reads_the_last_cell():
+    """mmcv's rule: a sample is outside only beyond the border (x > W), so
+    one exactly at x == W reads the last column."""
+    feat = torch.arange(4, dtype=torch.float64).reshape(1, 1, 1, 4)
+    rois = torch.tensor([[0, 3.0, 0.0, 5.0, 1.0]], dtype=torch.float64)
+    # unaligned, 1 bin of width 2, 1 sample: at x = 3 + 1 = 4 = W
+    got = roi_align_pytorch(feat, rois, 1, 1.0, 1, aligned=False)
+    assert got.item() == 3.0
+    torch.testing.assert_close(got, _reference(feat, rois, 1, 1.0, 1,
+                                               aligned=False))
+
+
 def test_legacy_unaligned_mode(feat):
     got = roi_align_pytorch(feat, ROIS, 2, 0.25, 0, aligned=False)
     torch.testing.assert_close(got, _reference(feat, ROIS, 2, 0.25, 0, False))

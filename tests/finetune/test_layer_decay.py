@@ -5,12 +5,13 @@ import torch
 from mmvmae.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 
-def build_model(depth):
+def build_model(depth, **backbone):
     return MODELS.build(dict(
         type='Recognizer3D',
         backbone=dict(type='VideoMAEViT', out_type='avg', img_size=32,
                       num_frames=4, arch=dict(embed_dims=32, depth=depth,
-                                              num_heads=2, patch_size=8)),
+                                              num_heads=2, patch_size=8),
+                      **backbone),
         cls_head=dict(type='VideoMAEClsHead', num_classes=3, in_channels=32)))
 
 
@@ -61,6 +62,18 @@ def test_lr_scale_per_block(rate):
                for group in build_optimizer(flat, layer_decay_rate=rate)
                .param_groups for name in group['param_names']}
     assert flat_wd == wd
+
+
+def test_layer_scale_has_no_weight_decay():
+    """Layer scale (``gamma_1``/``gamma_2``, the V2 giant's) is exempt from
+    weight decay, as biases and norms are."""
+    model = build_model(2, layer_scale_init_value=0.1)
+    wd = {name: group['weight_decay']
+          for group in build_optimizer(model, layer_decay_rate=0.75)
+          .param_groups for name in group['param_names']}
+    gammas = [n for n in wd if n.rsplit('.', 1)[-1].startswith('gamma')]
+    assert len(gammas) == 4 and all(wd[n] == 0. for n in gammas)
+    assert wd['backbone.blocks.0.mlp.fc1.weight'] == 0.05
 
 
 def test_bad_paramwise_cfg():

@@ -62,13 +62,14 @@ def test_groups_without_scale_get_the_plain_floor():
     optimizer = build_optimizer(build_model(1), layer_decay_rate=0.5)
     for group in optimizer.param_groups:
         del group['lr_scale']
+    # past T_max too, through mmengine's SGDR-style rise
     ours = PARAM_SCHEDULERS.build(dict(
         type='LayerScaledCosineAnnealingLR', optimizer=optimizer, T_max=4,
-        eta_min=ETA_MIN, end=4))
+        eta_min=ETA_MIN, end=12))
     plain_optimizer = build_optimizer(build_model(1), layer_decay_rate=0.5)
     plain = CosineAnnealingLR(plain_optimizer, T_max=4, eta_min=ETA_MIN,
-                              end=4)
-    for _ in range(4):
+                              end=12)
+    for _ in range(12):
         optimizer.step()
         plain_optimizer.step()
         ours.step()

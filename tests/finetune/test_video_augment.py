@@ -110,6 +110,29 @@ def test_random_erasing_box_shapes_span_the_ranges():
         aspects.append(height / width)
     assert 0.015 <= min(areas) < 0.06 and 0.25 < max(areas) <= 0.35
     assert min(aspects) < 0.45 and max(aspects) > 1 / 0.45
+    # log-uniform (timm, VideoMAE): tall and wide boxes equally likely
+    assert 0.8 < np.median(aspects) < 1.25
+
+
+@pytest.mark.parametrize('shape', [(16, 64), (64, 16)])
+def test_random_erasing_boxes_fit_non_square_frames(shape):
+    """Boxes lie inside wide and tall frames and use their long side."""
+    np.random.seed(0)
+    h, w = shape
+    aug = VideoRandomErasing(erase_prob=1., per_frame=False)
+    boxes = [aug.sample_box(h, w) for _ in range(300)]
+    boxes = [b for b in boxes if b is not None]
+    assert len(boxes) > 150
+    for top, left, bh, bw in boxes:
+        assert 0 <= top and top + bh <= h and 0 <= left and left + bw <= w
+    long_side = max(bw if w > h else bh for _, _, bh, bw in boxes)
+    assert long_side > 20  # the short side is 16
+    frame = np.full((h, w, 3), 7, np.uint8)
+    extents = []
+    for _ in range(100):
+        mask = erased([frame], aug(dict(imgs=[frame.copy()]))['imgs'])[0]
+        extents.append(mask.any(1).sum() if h > w else mask.any(0).sum())
+    assert max(extents) > 20
 
 
 def test_random_erasing_per_frame_and_prob():

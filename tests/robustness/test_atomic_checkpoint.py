@@ -100,3 +100,27 @@ def test_max_keep_ckpts_removes_the_oldest_after_saving(tmp_path):
     assert sorted(f for f in os.listdir(tmp_path) if f.endswith('.pth')) \
         == ['epoch_3.pth']
     assert find_latest_checkpoint(str(tmp_path)).endswith('epoch_3.pth')
+
+
+def test_remote_out_dir_keeps_mmengines_backend():
+    """Only local checkpoints go through the atomic local backend."""
+    from mmvmae.registry import HOOKS
+    local = HOOKS.build(dict(type='AtomicCheckpointHook', interval=1))
+    remote = HOOKS.build(dict(type='AtomicCheckpointHook', interval=1,
+                              out_dir='s3://bucket/runs'))
+    assert local.backend_args == dict(backend='local_atomic')
+    assert remote.backend_args is None
+
+
+def test_max_keep_ckpts_removes_deepspeed_folders(tmp_path, monkeypatch):
+    """DeepSpeed saves a checkpoint as a folder: the oldest is removed as a
+    file would be."""
+    def save_folder(self, out_dir, filename, *args, **kwargs):
+        folder = tmp_path / filename
+        folder.mkdir()
+        (folder / 'mp_rank_00_model_states.pt').write_bytes(b'weights')
+
+    monkeypatch.setattr(Runner, 'save_checkpoint', save_folder)
+    _runner(tmp_path, 3, max_keep_ckpts=1).train()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()
+                  and p.name.startswith('epoch_')) == ['epoch_3.pth']

@@ -65,6 +65,50 @@ def test_skip_mode_drops_a_whole_accumulated_update():
     assert not torch.equal(model.weight, before['weight'])
 
 
+def test_finite_updates_equal_mmengines_wrapper():
+    """With finite losses the wrapper is mmengine's ``OptimWrapper``:
+    the same weights after accumulated updates (the loss scaled by
+    1 / accumulative_counts)."""
+    from mmengine.optim import OptimWrapper
+    plain, checked = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
+    checked.load_state_dict(plain.state_dict())
+    wrappers = [
+        OptimWrapper(torch.optim.SGD(plain.parameters(), lr=0.1),
+                     accumulative_counts=2),
+        OPTIM_WRAPPERS.build(dict(
+            type='FiniteLossOptimWrapper', accumulative_counts=2,
+            optimizer=torch.optim.SGD(checked.parameters(), lr=0.1)))]
+    for model, wrapper in zip((plain, checked), wrappers):
+        wrapper.initialize_count_status(model, 0, 4)
+        for step in range(4):
+            wrapper.update_params(model(torch.full((2, 4), step + 1.))
+                                  .pow(2).mean())
+    for key, value in plain.state_dict().items():
+        torch.testing.assert_close(checked.state_dict()[key], value,
+                                   rtol=0, atol=0)
+    assert not torch.equal(plain.weight, torch.nn.Linear(4, 3).weight)
+
+
+def test_another_ranks_nonfinite_loss_skips_here_too(monkeypatch):
+    """The ranks agree through one all_reduce: a finite loss here is still
+    skipped when another rank's was not (or DDP would wait forever for that
+    rank's gradients)."""
+    from mmvmae.engine.optimizers import finite_loss_optim_wrapper as module
+    combine = dict(min=torch.minimum, max=torch.maximum,
+                   sum=torch.add)
+
+    def all_reduce_with_a_bad_rank(tensor, op='sum'):
+        tensor.copy_(combine[op](tensor, torch.zeros_like(tensor)))
+
+    monkeypatch.setattr(module, 'all_reduce', all_reduce_with_a_bad_rank)
+    model = torch.nn.Linear(4, 3)
+    before = copy.deepcopy(model.state_dict())
+    wrapper = build(model, nonfinite_loss='skip')
+    wrapper.update_params(loss_of(model))  # finite here
+    assert wrapper.skipped_updates == 1
+    assert torch.equal(model.weight, before['weight'])
+
+
 def test_bad_mode_is_named():
     with pytest.raises(ValueError, match=r"nonfinite_loss.*\('raise', "):
         build(torch.nn.Linear(2, 2), nonfinite_loss='ignore')

@@ -4,6 +4,7 @@ from typing import Dict
 import numpy as np
 from mmaction.datasets.transforms import PackActionInputs
 from mmcv.transforms import to_tensor
+from mmengine.structures import InstanceData
 
 from mmvmae.registry import TRANSFORMS
 
@@ -16,17 +17,24 @@ class PackAVAInputs(PackActionInputs):
     proposal boxes as ``proposals.bboxes`` but drops the person detector's
     scores (``results['scores']``), which the detector multiplies into the
     action scores at test time. Box transforms (rescale, crop, flip) keep
-    the proposals in order, so the scores stay aligned.
+    the proposals in order, so the scores stay aligned. mmaction2 packs the
+    proposals only next to ground-truth boxes; here they are packed without
+    them too (keyframes without annotations, at test time).
     """
 
     def transform(self, results: Dict) -> Dict:
         packed = super().transform(results)
+        sample = packed['data_samples']
+        if results.get('proposals') is not None and \
+                'proposals' not in sample:
+            sample.proposals = InstanceData(
+                bboxes=to_tensor(results['proposals']))
         scores = results.get('scores')
         if scores is not None and results.get('proposals') is not None:
             if len(scores) != len(results['proposals']):
                 raise ValueError(
                     f'PackAVAInputs: {len(scores)} scores for '
                     f"{len(results['proposals'])} proposals")
-            packed['data_samples'].proposals.scores = to_tensor(
+            sample.proposals.scores = to_tensor(
                 np.asarray(scores, dtype=np.float32))
         return packed
