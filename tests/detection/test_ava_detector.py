@@ -98,7 +98,7 @@ def test_predict_scores_proposals_by_detection_score():
     torch.manual_seed(1)
     model = _detector(dropout=0.5, multiply_proposal_score=True).eval()
     inputs = torch.randn(1, 3, 4, 64, 96)
-    proposals = [[0., 0., 48., 64.], [40., 8., 90., 60.]]
+    proposals = [[0., 0., 48., 64.], [40., 8., 100., 70.]]  # 2nd: too big
     sample = _sample([[1., 1., 5., 5.]], [[0, 1, 0, 0, 0]], proposals,
                      scores=[0.5, 0.9], shape=(64, 96))
     with torch.no_grad():
@@ -113,8 +113,9 @@ def test_predict_scores_proposals_by_detection_score():
         pred = model(inputs, [sample], mode='predict')[0].pred_instances
     torch.testing.assert_close(pred.scores, probs)
     assert _detector().test_cfg['multiply_proposal_score'] is False
-    torch.testing.assert_close(
-        pred.bboxes, torch.tensor(proposals) / torch.tensor([96, 64, 96, 64]))
+    # normalised, and clipped to the frame (the AVA CSV's range)
+    torch.testing.assert_close(pred.bboxes, torch.tensor(
+        [[0., 0., 0.5, 1.], [40 / 96, 8 / 64, 1., 1.]]))
     # without proposals the ground-truth boxes are scored, no multiplier
     sample = _sample([[1., 1., 50., 40.]], [[0, 1, 0, 0, 0]], shape=(64, 96))
     with torch.no_grad():
