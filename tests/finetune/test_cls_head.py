@@ -23,6 +23,32 @@ def test_init_scale():
     assert torch.count_nonzero(head.fc_cls.bias) == 0
 
 
+def test_init_std_is_honoured():
+    torch.manual_seed(0)
+    head = build_head(in_channels=256, num_classes=200, init_std=0.1,
+                      init_scale=1.)
+    head.init_weights()
+    # truncated at +-2 absolute (as timm): 20 std here, no effect
+    assert head.fc_cls.weight.std().item() == pytest.approx(0.1, rel=0.05)
+
+
+def test_dropout_drops_features_before_the_classifier():
+    """Dropout on the pooled features: a dropped feature zeroes a column of
+    the product, never a logit (the bias stays)."""
+    torch.manual_seed(0)
+    head = build_head(num_classes=3, in_channels=64,
+                      dropout_ratio=0.5).train()
+    with torch.no_grad():
+        head.fc_cls.bias.fill_(1.)
+        feats = torch.randn(8, 64)
+        torch.manual_seed(1)
+        logits = head(feats)
+        torch.manual_seed(1)
+        expected = head.fc_cls(torch.nn.functional.dropout(feats, 0.5))
+    torch.testing.assert_close(logits, expected)
+    assert (logits != 0).all()
+
+
 def test_rejects_unpooled_features():
     with pytest.raises(ValueError, match="out_type='avg'"):
         build_head()(torch.randn(2, 10, 64))

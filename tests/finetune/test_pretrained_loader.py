@@ -83,6 +83,53 @@ def test_work_dir_with_last_checkpoint(tmp_path):
     assert report['unexpected'] == ['norm.weight', 'norm.bias']
 
 
+def test_mmaction2_recognizer_checkpoint(tmp_path):
+    """mmaction2's own VisionTransformer (``patch_embed.projection``,
+    ``mlp.layers``) -> the same features here."""
+    import mmvmae  # noqa: F401  (before mmaction.models: see STACK.md)
+    from mmaction.models.backbones.vit_mae import VisionTransformer
+    torch.manual_seed(0)
+    ref = VisionTransformer(img_size=32, patch_size=8, embed_dims=32,
+                            depth=2, num_heads=2, num_frames=4,
+                            use_mean_pooling=True).eval()
+    with torch.no_grad():
+        for param in ref.parameters():
+            param.add_(0.1 * torch.randn_like(param))
+    state = {f'backbone.{k}': v for k, v in ref.state_dict().items()}
+    state['cls_head.fc_cls.weight'] = torch.zeros(3, 32)
+    torch.save({'meta': {}, 'state_dict': state}, tmp_path / 'mma.pth')
+    model = recognizer(str(tmp_path / 'mma.pth')).eval()
+    model.init_weights()
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model.backbone(x), ref(x), atol=1e-5,
+                                   rtol=0)
+
+
+def test_copied_work_dir_uses_its_own_checkpoint(tmp_path):
+    """``last_checkpoint`` names the path of the original run; a copy of the
+    work dir loads the copy's file of that name."""
+    from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
+    original, copy = tmp_path / 'run', tmp_path / 'copy'
+    for folder in (original, copy):
+        folder.mkdir()
+        (folder / 'epoch_2.pth').write_bytes(b'')
+        (folder / 'last_checkpoint').write_text(
+            str(original / 'epoch_2.pth'))
+    assert resolve_checkpoint(str(copy)) == str(copy / 'epoch_2.pth')
+    (copy / 'epoch_2.pth').unlink()  # then the named file, if it exists
+    assert resolve_checkpoint(str(copy)) == str(original / 'epoch_2.pth')
+
+
+def test_module_prefix_is_stripped_only_from_a_wrapped_model():
+    from mmvmae.models.utils.pretrained_loader import unwrap_state_dict
+    t = torch.zeros(1)
+    assert set(unwrap_state_dict({'module.a': t, 'module.b': t})) == {
+        'a', 'b'}
+    assert set(unwrap_state_dict({'module.a': t, 'b': t})) == {'module.a',
+                                                               'b'}
+
+
 def test_stored_position_table_is_dropped_with_a_note(tmp_path):
     save_pretrain(tmp_path / 'c.pth', backbone(), layout='original')
     report = load_encoder_weights(backbone(), str(tmp_path / 'c.pth'))

@@ -262,3 +262,61 @@ def test_dropout_acts_in_training_only(rate, attn_impl):
         assert not torch.allclose(first, second)
         assert not torch.allclose(first, reference)
         torch.testing.assert_close(dropped.eval()(x), reference)
+
+
+def test_options_reach_the_layers():
+    """``qkv_bias=False`` learns no q/v bias; ``norm_eps`` reaches every
+    LayerNorm, the final one too unless ``final_norm_eps`` says otherwise."""
+    model = tiny(qkv_bias=False, norm_eps=1e-12)
+    assert not [k for k in model.state_dict() if k.endswith(('q_bias',
+                                                             'v_bias'))]
+    assert {m.eps for m in model.modules()
+            if isinstance(m, torch.nn.LayerNorm)} == {1e-12}
+    pooled = tiny(out_type='avg', norm_eps=1e-12, final_norm_eps=1e-5)
+    assert pooled.fc_norm.eps == 1e-5 and pooled.blocks[1].norm2.eps == 1e-12
+
+
+def test_non_square_frames():
+    """``img_size=(H, W)``: the token grid and position table are (T, H', W')
+    in that order, the same function as a table built for the grid."""
+    model = tiny(img_size=(32, 64))
+    assert model.grid == (2, 4, 8)
+    assert model.position_table((2, 4, 8)) is model.pos_embed
+    randomise(model)
+    wide = torch.randn(1, 3, 4, 32, 64)
+    with torch.no_grad():
+        assert model(wide).shape == (1, 64, 32)
+    # a 32x32-table model, interpolated to 32x64, against a direct resize
+    square = tiny(pos_embed_size=(4, 32), img_size=(32, 64))
+    table = interpolate_position_table(square.pos_embed, (2, 4, 4), (2, 4, 8))
+    torch.testing.assert_close(square.position_table((2, 4, 8)), table)
+
+
+def test_masked_input_on_another_grid():
+    """With a mask, the visible tokens get the interpolated table of the
+    input grid: an all-visible mask gives the unmasked output."""
+    model = tiny(num_frames=8, img_size=48, pos_embed_size=(4, 32))
+    randomise(model)
+    video = torch.randn(2, 3, 8, 48, 48)
+    with torch.no_grad():
+        plain = model(video)
+        masked = model(video, torch.zeros(2, 4 * 6 * 6, dtype=torch.bool))
+    torch.testing.assert_close(masked, plain)
+
+
+def test_position_table_follows_dtype():
+    """The cached interpolated table is per device and dtype: after
+    ``.double()`` the model runs in float64 throughout."""
+    model = tiny(num_frames=8, img_size=48, pos_embed_size=(4, 32))
+    assert model.position_table((4, 6, 6)).dtype == torch.float32
+    model.double()
+    assert model.position_table((4, 6, 6)).dtype == torch.float64
+
+
+def test_patch_embedding_init_is_xavier_of_the_flat_kernel():
+    """As a Linear on the flattened tubelet (the original's init): the
+    bound is sqrt(6 / (fan_in + fan_out)) of the (C, 3*2*8*8) matrix."""
+    weight = tiny().patch_embed.proj.weight
+    bound = (6 / (32 + 3 * 2 * 8 * 8))**0.5
+    assert 0.9 * bound < weight.abs().max() <= bound
+    assert not tiny().patch_embed.proj.bias.any()

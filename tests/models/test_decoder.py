@@ -121,3 +121,15 @@ def test_presets():
     assert decoder_preset('huge')['embed_dims'] == 640
     with pytest.raises(ValueError, match='small'):
         decoder_preset('tiny')
+
+
+def test_norm_eps_and_mask_token_init():
+    """``norm_eps`` reaches the blocks and (by default) the final norm; the
+    mask token starts as trunc_normal(0.02), not zeros."""
+    torch.manual_seed(0)
+    decoder = VideoMAEDecoder(in_channels=24, embed_dims=64, depth=2,
+                              num_heads=2, patch_size=4, num_tokens=N,
+                              norm_eps=1e-12)
+    assert {m.eps for m in decoder.modules()
+            if isinstance(m, torch.nn.LayerNorm)} == {1e-12}
+    assert 0.01 < decoder.mask_token.std() < 0.03

@@ -60,11 +60,13 @@ def test_same_grid_is_identity():
     assert interpolate_position_table(table, (2, 3, 3), (2, 3, 3)) is table
 
 
-def test_spatial_bicubic_per_slot():
+@pytest.mark.parametrize('size', [(6, 5), (4, 6), (6, 4)])
+def test_spatial_bicubic_per_slot(size):
+    """Either side alone (a wider or taller frame) or both."""
     table = sinusoid_position_table(2 * 4 * 4, 16)
-    out = interpolate_position_table(table, (2, 4, 4), (2, 6, 5))
-    ref = bicubic_per_slot(table, (2, 4, 4), (6, 5)).reshape(1, -1, 16)
-    assert out.shape == (1, 2 * 6 * 5, 16)
+    out = interpolate_position_table(table, (2, 4, 4), (2, *size))
+    ref = bicubic_per_slot(table, (2, 4, 4), size).reshape(1, -1, 16)
+    assert out.shape == (1, 2 * size[0] * size[1], 16)
     torch.testing.assert_close(out, ref)
 
 

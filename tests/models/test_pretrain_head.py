@@ -105,6 +105,19 @@ def test_pred_to_pixels_inverts_target():
         assert back.shape == (2, 12, 8, 3)
 
 
+def test_pred_to_pixels_on_a_flat_patch():
+    """The formula: pixels = pred x (unbiased std + eps) + mean, per token
+    and channel, in [0, 1] units: a flat patch (std 0) keeps eps."""
+    h = head(norm_pix=True)
+    video = torch.zeros(1, 3, 2, 2, 2)  # one tubelet of 2x2x2 pixels
+    flat = (100. - h.mean.view(-1)) / h.std.view(-1)  # every pixel 100
+    video += flat.view(1, 3, 1, 1, 1)
+    pred = torch.full((1, 1, 2 * 2 * 2 * 3), 1000.)
+    pixels = h.pred_to_pixels(pred, video)
+    torch.testing.assert_close(pixels, torch.full_like(pixels, 100 / 255 +
+                                                       1000 * h.eps))
+
+
 def test_errors():
     _, video = normalised_video()
     with pytest.raises(ValueError, match='values per token'):

@@ -178,6 +178,32 @@ def test_predict_pixels(norm_pix):
         torch.testing.assert_close(out[cube], expected, atol=1e-3, rtol=0)
 
 
+def test_predict_pixels_with_dual_masking():
+    """V2: hidden tokens the decoder keeps get predictions, hidden tokens it
+    drops are black (nothing was predicted), visible tokens keep the input
+    even where the decoder predicted them."""
+    model = build().eval()
+    data = batch(model, b=2, decoder_keep=16)
+    with torch.no_grad():
+        samples = model(**data, mode='predict')
+    video = data['inputs'][:, 0] * model.head.std + model.head.mean
+    for i, sample in enumerate(samples):
+        hidden = torch.from_numpy(tube_masks(2, 4)[i])
+        dropped = torch.from_numpy(data['data_samples'][i].decoder_mask)
+        assert torch.equal(sample.pred_token_mask, hidden & ~dropped)
+        assert (hidden & ~dropped).any() and (hidden & dropped).any()
+        for token in range(N):
+            t, h, w = token // 16, token // 4 % 4, token % 4
+            cube = (slice(None), slice(2 * t, 2 * t + 2),
+                    slice(8 * h, 8 * h + 8), slice(8 * w, 8 * w + 8))
+            out = sample.pred_pixels[cube]
+            if not hidden[token]:
+                torch.testing.assert_close(out, video[i][cube], atol=1e-3,
+                                           rtol=0)
+            elif dropped[token]:
+                assert not out.any()
+
+
 def test_bad_inputs():
     model = build()
     data = batch(model)
