@@ -78,6 +78,68 @@ def test_bad_arguments():
                                                       np.float32)]))
 
 
+# timm's "increasing" RandAugment (rand-m7-n4-mstd0.5-inc1, the VideoMAE
+# recipe): level L in [0, 10] -> the op's argument, written out
+TIMM_ARGS = {
+    'Rotate': lambda L: 30 * L / 10,
+    'PosterizeIncreasing': lambda L: 4 - int(L / 10 * 4),
+    'SolarizeIncreasing': lambda L: 256 - int(L / 10 * 256),
+    'SolarizeAdd': lambda L: int(L / 10 * 110),
+    'ColorIncreasing': lambda L: 0.9 * L / 10,  # factor 1 +- this
+    'ContrastIncreasing': lambda L: 0.9 * L / 10,
+    'BrightnessIncreasing': lambda L: 0.9 * L / 10,
+    'SharpnessIncreasing': lambda L: 0.9 * L / 10,
+    'ShearX': lambda L: 0.3 * L / 10,
+    'ShearY': lambda L: 0.3 * L / 10,
+    'TranslateXRel': lambda L: 0.45 * L / 10,
+    'TranslateYRel': lambda L: 0.45 * L / 10,
+}
+
+
+def _draw(rng, **kwargs):
+    return VideoRandAugment(**dict(dict(num_ops=1, prob=1.,
+                                        magnitude_std=0.), **kwargs)
+                            ).sample_ops(rng)
+
+
+def test_levels_follow_timm():
+    rng = np.random.RandomState(0)
+    for name, arg_of in TIMM_ARGS.items():
+        for level in range(11):
+            [(drawn, arg)] = _draw(rng, ops=[name], magnitude=level)
+            if name.endswith('Increasing') and name[:-10] in (
+                    'Color', 'Contrast', 'Brightness', 'Sharpness'):
+                arg = arg - 1
+            expected = arg_of(level)
+            assert drawn == name
+            assert abs(arg) == pytest.approx(expected), (name, level)
+
+
+def test_sampling_follows_timm():
+    """Signs drawn half and half, the level drawn around the magnitude
+    (std 0.5) and clipped to [0, 10], ops drawn with replacement, each
+    applied with probability ``prob``; grey (128) fill by default."""
+    rng = np.random.RandomState(1)
+    turns = [_draw(rng, ops=['Rotate'], magnitude=7)[0][1]
+             for _ in range(400)]
+    assert set(turns) == {21., -21.}
+    assert 0.4 < np.mean(np.array(turns) > 0) < 0.6
+    levels = [abs(_draw(rng, ops=['Rotate'], magnitude=7,
+                        magnitude_std=0.5)[0][1]) / 3 for _ in range(400)]
+    assert 0.4 < np.std(levels) < 0.6 and abs(np.mean(levels) - 7) < 0.1
+    for _ in range(100):  # level 10 +- 5: clipped to [0, 10]
+        [(_, turn)] = _draw(rng, ops=['Rotate'], magnitude=10,
+                            magnitude_std=5.)
+        [(_, bits)] = _draw(rng, ops=['PosterizeIncreasing'],
+                            magnitude=10, magnitude_std=5.)
+        assert abs(turn) <= 30 and 0 <= bits <= 4
+    assert _draw(rng, ops=['Invert'], num_ops=2) == [('Invert', None)] * 2
+    kept = [len(VideoRandAugment(num_ops=4).sample_ops(rng))
+            for _ in range(400)]
+    assert abs(np.mean(kept) - 2) < 0.2  # 4 ops at probability 0.5
+    assert VideoRandAugment().fill == (128, 128, 128)
+
+
 def erased(before, after):
     return [np.any(a != b, axis=-1) for a, b in zip(before, after)]
 
