@@ -46,10 +46,17 @@ def test_generated_files_and_lists(tmp_path):
     meta = json.loads((Path(root) / 'meta.json').read_text())
     assert meta['num_frames'] == 12 and meta['classes'] == list(CLASSES)
     assert (Path(root) / 'README.txt').read_text().startswith('Generated')
+    clips = []
     for line in train + val:
         reader = decord.VideoReader(str(Path(root) / line.split()[0]))
         assert len(reader) == 12
         assert reader[0].shape == (96, 128, 3)
+        clips.append(reader[0].asnumpy())
+    # no validation video repeats a training one (a val set drawn with the
+    # train seed would)
+    for val_clip in clips[8:]:
+        assert all(np.abs(val_clip.astype(int) - train_clip).mean() > 5
+                   for train_clip in clips[:8])
 
 
 def test_decoded_video_matches_rendered_frames(tmp_path):

@@ -53,11 +53,28 @@ def test_draws_do_not_depend_on_ranks_or_workers():
 
 
 def test_caller_random_streams_are_untouched():
-    np.random.seed(1)
-    expected = np.random.rand()
-    np.random.seed(1)
+    """python, numpy and torch: each stream goes on as if nothing ran."""
+    def draws():
+        return random.random(), np.random.rand(), float(torch.rand(()))
+
+    for seed_all in (random.seed, np.random.seed, torch.manual_seed):
+        seed_all(1)
+    expected = draws()
+    for seed_all in (random.seed, np.random.seed, torch.manual_seed):
+        seed_all(1)
     SampleSeededDataset(Draws())[(0, 0, 3)]
-    assert np.random.rand() == expected
+    assert draws() == expected
+
+
+def test_every_part_of_the_key_changes_the_draws():
+    """The run's seed, the epoch and the index each matter, and not only
+    through their sum."""
+    data = SampleSeededDataset(Draws())
+    keys = [(5, 0, 1), (6, 0, 1), (5, 1, 1), (5, 0, 2), (5, 1, 0),
+            (2**32 + 6, 0, 1)]
+    draws = [data[key][1:] for key in keys]
+    assert len(set(draws[:5])) == 5  # (5, 1, 0) is not (5, 0, 1)
+    assert draws[5] == draws[1]  # the seed counts modulo 2**32
 
 
 def test_plain_index_is_refused_with_the_fix():

@@ -121,6 +121,51 @@ def test_too_many_bad_videos_stop_with_a_clear_error(videos):
             data[index % len(data)]
 
 
+class _Reads:
+    """Stands in for the reading steps: a result per path."""
+
+    def __init__(self, outcomes):
+        self.outcomes = outcomes
+
+    def __call__(self, results):
+        outcome = self.outcomes[results['filename']]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def _safe(outcomes, **kwargs):
+    safe = TRANSFORMS.build(dict(type='SafeVideoDecode', transforms=[CLIP],
+                                 **kwargs))
+    safe.steps = _Reads(outcomes)
+    return safe
+
+
+def test_failure_kinds_and_the_bad_fraction_boundary():
+    """An error, no frames and a step returning None all count as a bad
+    read; the run stops only when failures exceed the fraction, once
+    ``min_reads`` reads were made."""
+    good = dict(imgs=[np.zeros((2, 2, 3), np.uint8)])
+    safe = _safe({'ok': good, 'raise': OSError('truncated'),
+                  'empty': dict(imgs=[]), 'none': None},
+                 max_bad_fraction=0.75, min_reads=1)
+    assert safe(dict(filename='ok')) is good
+    for path in ('raise', 'empty', 'none'):
+        assert safe(dict(filename=path)) is None
+    assert safe.num_failures == 3 and safe.bad_paths == ['raise', 'empty',
+                                                          'none']
+    # 1 of 2 reads failed: exactly the fraction 0.5 is still allowed
+    half = _safe({'ok': good, 'bad': OSError()}, max_bad_fraction=0.5,
+                 min_reads=2)
+    half(dict(filename='ok'))
+    assert half(dict(filename='bad')) is None
+    # with min_reads=2 the check starts at the 2nd read
+    strict = _safe({'bad': OSError()}, max_bad_fraction=0., min_reads=2)
+    assert strict(dict(filename='bad')) is None
+    with pytest.raises(TooManyBadVideos, match='2 of 2 video reads'):
+        strict(dict(filename='bad'))
+
+
 def test_bad_arguments():
     for bad in (dict(transforms=[]),
                 dict(transforms=[CLIP], max_bad_fraction=1.0),
