@@ -86,6 +86,34 @@ def test_recognizer_matches_mmaction2_inference(recognizer, video):
                                                     frames).pred_score, ours)
 
 
+def test_a_given_pipeline_is_used(recognizer, video):
+    """``pipeline=``: one clip, one centre crop, as mmaction2's inference
+    with the same pipeline (not the config's 2 x 3 views)."""
+    pipeline = [dict(type='DecordInit'),
+                dict(type='SampleFrames', clip_len=8, frame_interval=2,
+                     num_clips=1, test_mode=True),
+                dict(type='DecordDecode'), dict(type='Resize', scale=(-1, 32)),
+                dict(type='CenterCrop', crop_size=32),
+                dict(type='FormatShape', input_format='NCTHW'),
+                dict(type='PackActionInputs')]
+    ours = inference_recognizer(recognizer, str(video), pipeline).pred_score
+    theirs = mmaction_inference(recognizer, str(video),
+                                Compose(pipeline)).pred_score
+    torch.testing.assert_close(ours, theirs)
+    assert not torch.allclose(
+        ours, inference_recognizer(recognizer, str(video)).pred_score)
+
+
+def test_init_model_leaves_the_callers_config_alone(tmp_path):
+    config, ckpt = save_tiny(tiny_recognizer_cfg(), tmp_path, 'rec')
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(config))
+    before = cfg.pretty_text
+    init_model(cfg, str(ckpt), device='cpu', cfg_options={
+        'model.cls_head.average_clips': 'score'})
+    assert cfg.pretty_text == before
+
+
 def test_recognizer_averages_softmax_over_views(recognizer, video):
     from mmvmae.apis.video_input import prepare_inputs, test_pipeline_cfg
     data = prepare_inputs(recognizer.cfg, str(video),
@@ -118,6 +146,7 @@ def test_extract_features_is_the_encoder_on_the_middle_clip(recognizer,
     # frames: offset int((20 - 16 + 1) / 2) = 2
     clip = torch.from_numpy(frames[2:18:2]).permute(3, 0, 1, 2).float()
     clip = ((clip - MEAN) / STD)[None]
+    np.random.seed(0)  # a sampler left in training mode would draw 4 here
     features = extract_features(recognizer, frames)
     with torch.no_grad():
         torch.testing.assert_close(features, recognizer.backbone(clip))
@@ -127,6 +156,24 @@ def test_extract_features_is_the_encoder_on_the_middle_clip(recognizer,
     assert extract_features(recognizer, frames, views='test').shape == (6, 32)
     with pytest.raises(ValueError, match='views must be one of'):
         extract_features(recognizer, frames, views='all')
+
+
+def test_non_square_model_input(tmp_path):
+    """A model built for 48x64 (H x W) frames: features and reconstruction
+    crop the video to 48x64, whatever the frame shape, in (H, W) order."""
+    cfg = tiny_pretrain_cfg()
+    cfg.model.backbone.img_size = (48, 64)
+    cfg.model.neck.num_tokens = 4 * 6 * 8
+    config, ckpt = save_tiny(cfg, tmp_path, 'wide')
+    model = init_model(str(config), str(ckpt), device='cpu')
+    rng = np.random.default_rng(4)
+    for shape in ((20, 64, 64, 3), (20, 40, 100, 3)):
+        frames = rng.integers(0, 256, shape, dtype=np.uint8)
+        assert extract_features(model, frames).shape == (1, 4 * 6 * 8, 32)
+        result = reconstruct(model, frames, mask_ratio=0.5)
+        assert result.original.shape == (8, 48, 64, 3)
+        assert result.mask.shape == (4, 6, 8)
+        assert result.reconstruction.shape == (8, 48, 64, 3)
 
 
 def _patches(video: torch.Tensor, p: int, t: int) -> torch.Tensor:
