@@ -247,6 +247,23 @@ def test_single_view_pipeline_of_uniform_sampling():
         'CenterCrop', 'FormatShape', 'PackActionInputs']
 
 
+def test_single_view_pipeline_looks_inside_wrapper_datasets():
+    """A config whose only pipeline is that of the dataset a
+    ``RepeatedSamplingDataset`` wraps (as the pretraining recipes)."""
+    from mmengine.config import Config
+
+    from mmvmae.apis.video_input import single_view_pipeline_cfg
+    inner = dict(type='VideoListDataset', ann_file='x', pipeline=[
+        dict(type='DecordInit'),
+        dict(type='SampleFrames', clip_len=4, frame_interval=3,
+             num_clips=1), dict(type='DecordDecode')])
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='RepeatedSamplingDataset', num_repeats=2, dataset=inner))))
+    sampler = single_view_pipeline_cfg(cfg, (32, 32))[1]
+    assert (sampler['type'], sampler['clip_len'], sampler['frame_interval'],
+            sampler['test_mode']) == ('SampleFrames', 4, 3, True)
+
+
 def test_single_view_pipeline_looks_inside_safe_video_decode():
     # pretraining configs have only a train pipeline, whose reading steps
     # are wrapped in SafeVideoDecode

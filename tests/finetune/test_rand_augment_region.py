@@ -111,6 +111,11 @@ def test_output_boxes():
     assert region.output_boxes(['Invert', 'SharpnessIncreasing'],
                                (0, 0, 50, 5), frame) == [(0, 0, 50, 6),
                                                          (0, 0, 50, 5)]
+    # ... right and bottom edges of a portrait frame (width 32, height 48)
+    portrait = (0, 0, 32, 48)
+    assert region.output_boxes(['Invert', 'SharpnessIncreasing'],
+                               (20, 30, 32, 48), portrait)[0] == \
+        (19, 29, 32, 48)
 
 
 def test_a_last_warp_computes_only_the_box(monkeypatch):
