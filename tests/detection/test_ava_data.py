@@ -212,3 +212,37 @@ def test_pack_keeps_proposal_scores_aligned_or_refuses():
     np.testing.assert_allclose(sample.proposals.scores.numpy(), [0.9, 0.7])
     with pytest.raises(ValueError, match='3 scores for 2 proposals'):
         pack(dict(results, scores=np.ones(3)))
+
+
+def test_demo_ava_annotations_follow_the_motion(tmp_path):
+    """The generated labels: action 1 moves sideways (its boxes keep their
+    y), action 2 up or down (boxes keep their x); true proposals score at
+    least 0.9 and the false one less; the last keyframe of the first
+    video is excluded."""
+    from mmvmae.datasets.demo_ava import generate_demo_ava
+    root = Path(generate_demo_ava(str(tmp_path / 'ava'), num_train=4,
+                                  num_val=1, num_keyframes=3))
+    anno = root / 'annotations'
+    tracks = {}
+    for row in csv.reader(open(anno / 'ava_train_demo.csv')):
+        video, _, x1, y1, x2, y2, action, person = row
+        if action in ('1', '2'):
+            tracks.setdefault((video, person, action), []).append(
+                (float(x1), float(y1), float(x2), float(y2)))
+    assert {key[2] for key in tracks} == {'1', '2'}
+    # normalised by the 96x64 frame: a person is 16-21 pixels across
+    sizes = np.array([[(x2 - x1) * 96, (y2 - y1) * 64] for boxes in
+                      tracks.values() for x1, y1, x2, y2 in boxes])
+    assert 15 <= sizes.min() and sizes.max() <= 23
+    for (_, _, action), boxes in tracks.items():
+        boxes = np.array(boxes)
+        still, moving = ([1, 3], [0, 2]) if action == '1' else ([0, 2],
+                                                                [1, 3])
+        assert np.ptp(boxes[:, still], axis=0).max() < 0.002
+        assert np.ptp(boxes[:, moving], axis=0).min() > 0.02
+    with open(anno / 'ava_dense_proposals_train.demo.pkl', 'rb') as f:
+        proposals = pickle.load(f)
+    for boxes in proposals.values():
+        assert (boxes[:-1, 4] >= 0.9).all() and boxes[-1, 4] < 0.9
+    assert (anno / 'ava_train_excluded_timestamps_demo.csv').read_text(
+    ).split() == ['demo_tr0000,0903']
