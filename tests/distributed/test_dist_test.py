@@ -16,10 +16,15 @@ FINETUNE = REPO_ROOT / 'configs/finetune/videomae_vit-tiny_demo-finetune.py'
 
 def test_two_processes_dump_what_one_process_dumps(tmp_path, tiny_demo):
     from mmvmae.apis import init_model
-    torch.manual_seed(0)  # random weights: every video scores differently
+    torch.manual_seed(0)
     model = init_model(FINETUNE, device='cpu')
+    # weights no fresh build has (a seeded init would equal a seeded one),
+    # with a classifier that tells the videos apart
+    state = {key: value + 0.2 * torch.randn_like(value)
+             if value.is_floating_point() else value
+             for key, value in model.state_dict().items()}
     checkpoint = tmp_path / 'model.pth'
-    torch.save(dict(state_dict=model.state_dict()), checkpoint)
+    torch.save(dict(state_dict=state), checkpoint)
     options = ['--cfg-options', f'test_dataloader.dataset.data_root='
                f'{tiny_demo}', 'test_dataloader.dataset.indices=3',
                'test_dataloader.num_workers=0']  # 3 videos: rank 1 padded
@@ -49,3 +54,12 @@ def test_two_processes_dump_what_one_process_dumps(tmp_path, tiny_demo):
         assert int(a['gt_label']) == int(b['gt_label'])
         torch.testing.assert_close(b['pred_score'], a['pred_score'],
                                    rtol=0, atol=1e-5)
+    # ... and they are the checkpoint's: the API on the same 3 videos
+    from mmvmae.apis import inference_recognizer
+    loaded = init_model(FINETUNE, str(checkpoint), device='cpu')
+    videos = [line.split()[0] for line in
+              (tiny_demo / 'val.txt').read_text().splitlines()[:3]]
+    for result, video in zip(single, videos):
+        expected = inference_recognizer(loaded, str(tiny_demo / video))
+        torch.testing.assert_close(result['pred_score'],
+                                   expected.pred_score, rtol=0, atol=1e-5)

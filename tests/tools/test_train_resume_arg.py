@@ -137,3 +137,24 @@ def test_load_from_takes_a_work_dir(tmp_path):
     with pytest.raises(SystemExit, match='error: load_from: '):
         tool.resolve_load_from(Config(dict(load_from=str(tmp_path /
                                                          'empty'))))
+
+
+def test_flags_override_the_config():
+    """``--seed``, ``--diff-rank-seed`` and ``--auto-scale-lr`` win over the
+    config's values; ``--work-dir`` over the config's ``work_dir``."""
+    from mmvmae.engine.runner_setup import merge_common_args
+    tool = _train_tool()
+    args = _args(None)
+    args.seed, args.diff_rank_seed, args.auto_scale_lr = 5, True, True
+    cfg = tool.merge_train_args(Config(dict(
+        randomness=dict(seed=1),
+        auto_scale_lr=dict(base_batch_size=8, enable=False))), args)
+    assert cfg.randomness == dict(seed=5, diff_rank_seed=True)
+    assert cfg.auto_scale_lr.enable is True
+    common = argparse.Namespace(work_dir='b', launcher='none',
+                                config='x.py')
+    assert merge_common_args(Config(dict(work_dir='a')),
+                             common).work_dir == 'b'
+    common.work_dir = None
+    assert merge_common_args(Config(dict(work_dir='a')),
+                             common).work_dir == 'a'
