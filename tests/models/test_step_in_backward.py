@@ -121,6 +121,7 @@ def test_bf16_autocast():
 @pytest.mark.parametrize('kwargs,match', [
     (dict(accumulative_counts=2), 'accumulative_counts=2'),
     (dict(clip_grad=dict(max_norm=1.)), 'clip_grad'),
+    (dict(clip_grad=dict(type='value', clip_value=1.)), 'clip_grad'),
     (dict(dtype='float16'), 'dtype'),
     (dict(nonfinite_loss='ignore'), 'nonfinite_loss'),
 ])

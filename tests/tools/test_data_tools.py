@@ -295,6 +295,19 @@ def test_ffmpeg_backend(tmp_path):
     assert (out / 'wide' / '.done').is_file()
 
 
+def test_batch_job_helpers():
+    """A sibling folder that shares DST's name as a prefix is outside it;
+    a job returning '' succeeded."""
+    from mmvmae.utils.batch_jobs import outputs_or_exit, run_jobs
+    with pytest.raises(SystemExit, match='outside out'):
+        outputs_or_exit(['../out_x/a.mp4'], lambda p: 'out/' + p, 'files',
+                        'hint', inside='out')
+    assert outputs_or_exit(['a/b.mp4'], lambda p: 'out/' + p, 'files',
+                           'hint', inside='out') == {'out/a/b.mp4': 'a/b.mp4'}
+    assert run_jobs(lambda item: '' if item else 'bad', [1, 0, 1]) == [
+        'bad']
+
+
 def test_video_backend_choice(monkeypatch):
     """``--backend``: auto is ffmpeg where it is on PATH, else OpenCV; asking
     for a missing ffmpeg is a clear error."""
