@@ -17,6 +17,13 @@ def video_backend(name: str) -> str:
     return name
 
 
+def is_inside(path: str, folder: str) -> bool:
+    """``path`` lies inside ``folder`` (links resolved; ``folder`` itself
+    counts)."""
+    return (osp.realpath(path) + osp.sep).startswith(
+        osp.realpath(folder) + osp.sep)
+
+
 def outputs_or_exit(inputs: Sequence[str], output_of: Callable[[str], str],
                     what: str, hint: str,
                     inside: Optional[str] = None) -> Dict[str, str]:
@@ -26,9 +33,8 @@ def outputs_or_exit(inputs: Sequence[str], output_of: Callable[[str], str],
     would land outside the folder ``inside`` (an absolute or ``../`` path),
     before anything is written."""
     if inside is not None:
-        root = osp.abspath(inside)
-        outside = [item for item in inputs if not osp.abspath(
-            output_of(item)).startswith(root + osp.sep)]
+        outside = [item for item in inputs
+                   if not is_inside(output_of(item), inside)]
         if outside:
             sys.exit(f'error: {len(outside)} video path(s) would put their '
                      f'{what} outside {inside} (absolute, or with ../); '

@@ -157,8 +157,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     from mmvmae.utils.batch_jobs import (clear_failures, exit_on_failures,
-                                         outputs_or_exit, run_jobs,
-                                         video_backend)
+                                         is_inside, outputs_or_exit,
+                                         run_jobs, video_backend)
     args = parse_args()
     if args.short_side < 2 or args.keyint < 1 or args.num_workers < 1:
         sys.exit('error: --short-side must be >= 2, --keyint and '
@@ -170,8 +170,7 @@ def main() -> None:
         sys.exit(f'error: {err}')
     root = args.src if osp.isdir(args.src) else (
         args.src_root or osp.dirname(args.src))
-    if osp.isdir(args.src) and (osp.realpath(args.dst) + osp.sep).startswith(
-            osp.realpath(args.src) + osp.sep):
+    if osp.isdir(args.src) and is_inside(args.dst, args.src):
         sys.exit(f'error: DST {args.dst} is inside SRC {args.src}: a later '
                  'run would read its outputs as videos; choose another DST')
     outputs = outputs_or_exit(

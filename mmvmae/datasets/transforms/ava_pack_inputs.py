@@ -24,17 +24,17 @@ class PackAVAInputs(PackActionInputs):
 
     def transform(self, results: Dict) -> Dict:
         packed = super().transform(results)
+        proposals = results.get('proposals')
+        if proposals is None:
+            return packed
         sample = packed['data_samples']
-        if results.get('proposals') is not None and \
-                'proposals' not in sample:
-            sample.proposals = InstanceData(
-                bboxes=to_tensor(results['proposals']))
+        if 'proposals' not in sample:
+            sample.proposals = InstanceData(bboxes=to_tensor(proposals))
         scores = results.get('scores')
-        if scores is not None and results.get('proposals') is not None:
-            if len(scores) != len(results['proposals']):
-                raise ValueError(
-                    f'PackAVAInputs: {len(scores)} scores for '
-                    f"{len(results['proposals'])} proposals")
+        if scores is not None:
+            if len(scores) != len(proposals):
+                raise ValueError(f'PackAVAInputs: {len(scores)} scores for '
+                                 f'{len(proposals)} proposals')
             sample.proposals.scores = to_tensor(
                 np.asarray(scores, dtype=np.float32))
         return packed
