@@ -371,6 +371,50 @@ def test_resume_gives_the_sampler_the_restored_seed(tmp_path, runner_type):
     assert runner.train_loop.dataloader.sampler.seed == seed
 
 
+@pytest.mark.parametrize('runner_type', _runner_types())
+def test_resume_with_diff_rank_seed_keeps_the_shared_sampler_seed(
+        tmp_path, runner_type):
+    """With ``diff_rank_seed`` each rank's own seed is ``seed + rank`` and
+    mmengine builds the samplers with one seed shared by all ranks (they
+    must shuffle alike to split the data between them): a resume must not
+    give the sampler the rank's seed (fix_resume_sampler_seed)."""
+    ranked = dict(randomness=dict(seed=3, diff_rank_seed=True),
+                  runner_type=runner_type)
+    _toy_runner(tmp_path, max_epochs=1, **ranked).train()
+    runner = _toy_runner(tmp_path, max_epochs=2, resume=True, **ranked)
+    shared = runner.train_loop.dataloader.sampler.seed  # before the resume
+    assert shared != runner.seed  # else a wrong seed could go unnoticed
+    runner.train()
+    assert runner.train_loop.epoch == 2
+    assert runner.train_loop.dataloader.sampler.seed == shared
+
+
+@pytest.mark.parametrize('runner_type', _runner_types())
+def test_resume_on_the_same_world_size_or_without_a_record_continues(
+        tmp_path, runner_type, monkeypatch):
+    """The world-size check refuses only another recorded world size: a run
+    on 2 processes records 2 and resumes on 2; a checkpoint without the
+    record (saved before the fix) resumes on any number of processes."""
+    # as if launched on 2 processes (saving and resuming)
+    monkeypatch.setattr(runner_type, 'world_size', property(lambda _: 2))
+    _toy_runner(tmp_path, max_epochs=1, runner_type=runner_type).train()
+    path = tmp_path / 'epoch_1.pth'
+    checkpoint = torch.load(path)
+    assert checkpoint['meta']['world_size'] == 2
+    runner = _toy_runner(tmp_path, max_epochs=2, runner_type=runner_type,
+                         resume=True)
+    runner.train()
+    assert runner.train_loop.epoch == 2
+    del checkpoint['meta']['world_size']
+    torch.save(checkpoint, path)
+    monkeypatch.setattr(runner_type, 'world_size', property(lambda _: 3))
+    runner = _toy_runner(tmp_path / 'old', max_epochs=2,
+                         runner_type=runner_type, resume=True,
+                         load_from=str(path))
+    runner.train()
+    assert runner.train_loop.epoch == 2
+
+
 def test_init_dist_without_cuda(monkeypatch):
     # mmengine's init_dist calls torch.cuda.set_device even for gloo, which
     # fails on CPU-only torch builds (fixed by fix_cpu_init_dist)

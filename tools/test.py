@@ -60,6 +60,9 @@ def main() -> None:
     # options first: they address the evaluator as the config writes it
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    # the checkpoint's weights: with resume (a config that continues its
+    # training) mmengine's test() would resume a training run from it
+    cfg.resume = False
     if args.dump is not None:
         dump_metric = dict(type='DumpResults', out_file_path=args.dump)
         evaluator = cfg.test_evaluator

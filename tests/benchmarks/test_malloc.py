@@ -1,5 +1,6 @@
 """keep_freed_memory: freed blocks are reused without page faults; the
 config key that applies it in tools/train.py and tools/test.py."""
+import json
 import logging
 import os
 import subprocess
@@ -103,3 +104,42 @@ def test_build_runner_applies_the_config_key(monkeypatch, keep, glibc):
                              'workers)')]
     else:
         assert messages[0][0] == logging.WARNING and 'not glibc' in messages[0][1]
+
+
+# the MALLOC_* environment after keep_freed_memory(children=argv[1] == 'yes')
+ENV_AFTER = LOAD_MALLOC + '''
+import json, os, sys
+kept = malloc.keep_freed_memory(children=sys.argv[1] == 'yes')
+print(json.dumps([kept, {k: os.environ.get(k) for k in malloc.ENVIRONMENT}]))
+'''
+
+
+def env_after(children: str, **preset: str):
+    out = subprocess.run([sys.executable, '-c', ENV_AFTER, children],
+                         check=True, capture_output=True, text=True,
+                         env={**CLEAN_ENV, **preset}).stdout
+    kept, env = json.loads(out)
+    if not kept:
+        pytest.skip('not glibc')
+    return env
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc')
+def test_children_keeps_the_users_malloc_settings():
+    """``children=True`` sets the MALLOC_* variables for processes started
+    later, but a value the user already set is kept."""
+    env = env_after('yes', MALLOC_TRIM_THRESHOLD_='131072')
+    assert env == {'MALLOC_MMAP_THRESHOLD_': str(32 * 2**20),
+                   'MALLOC_TRIM_THRESHOLD_': '131072'}
+    assert env_after('yes') == {'MALLOC_MMAP_THRESHOLD_': str(32 * 2**20),
+                                'MALLOC_TRIM_THRESHOLD_': str(2**31 - 1)}
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc')
+def test_without_children_the_environment_is_unchanged():
+    """``children=False`` (the default) applies to this process only: the
+    environment that processes started later inherit is left alone."""
+    assert env_after('no') == {'MALLOC_MMAP_THRESHOLD_': None,
+                               'MALLOC_TRIM_THRESHOLD_': None}
+    assert env_after('no', MALLOC_TRIM_THRESHOLD_='131072') == {
+        'MALLOC_MMAP_THRESHOLD_': None, 'MALLOC_TRIM_THRESHOLD_': '131072'}

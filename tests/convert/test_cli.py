@@ -83,3 +83,22 @@ def test_model_config_is_not_meta_config(tmp_path, tool_main):
     with DefaultScope.overwrite_default_scope('mmvmae'):
         model = MODELS.build(ckpt['meta']['model_config'])
     model.load_state_dict(ckpt['state_dict'], strict=True)
+
+
+def test_layer_norm_eps_reaches_the_converted_model(tmp_path, tool_main,
+                                                    capsys):
+    """``--layer-norm-eps`` overrides the eps of every LayerNorm: it is
+    recorded in meta.arch and the model built from it uses it."""
+    torch.save(dict(module=original_finetune()), tmp_path / 'ft.pth')
+    args = [str(tmp_path / 'ft.pth'), str(tmp_path / 'out.pth'),
+            '--num-heads', '4', '--overwrite']
+    assert tool_main(args) == 0
+    default = torch.load(tmp_path / 'out.pth', weights_only=True)
+    assert default['meta']['arch']['norm_eps'] == 1e-6  # not what we pass
+    assert tool_main(args + ['--layer-norm-eps', '1e-12']) == 0
+    assert 'LayerNorm eps set to 1e-12' in capsys.readouterr().out
+    arch = torch.load(tmp_path / 'out.pth', weights_only=True)['meta']['arch']
+    assert arch['norm_eps'] == arch['fc_norm_eps'] == 1e-12
+    norms = [m for m in build_model(arch).modules()
+             if isinstance(m, torch.nn.LayerNorm)]
+    assert norms and all(m.eps == 1e-12 for m in norms)

@@ -188,3 +188,24 @@ def test_cli_force_deletes_only_a_demo_dataset(tmp_path, monkeypatch):
         with pytest.raises(SystemExit, match=message):
             runpy.run_path(script, run_name='__main__')
     assert (mine / 'important.txt').read_text() == 'keep'
+
+
+def test_render_clip_wraps_vertically():
+    """With ``wrap`` an object leaving at the bottom comes back at the top
+    (a torus): its pixels split over both edges while it crosses, and its
+    box is that of the copy holding its centre, inside the frame."""
+    height, width, size = 32, 48, 6
+    background = np.zeros((height, width, 3), np.uint8)
+    background[:] = (0, 255, 0)
+    obj = MovingObject('square', (20, 24), (0, 3), size,
+                       ((255, 0, 0), (0, 0, 255)))
+    frames, boxes = render_clip(background, [obj], 6)
+    # centre y = 24 + 3t (mod 32): 24, 27, 30, 1, 4, 7; top = centre - 3
+    for t, top in enumerate((21, 24, 27, -2, 1, 4)):
+        rows = sorted({(top + i) % height for i in range(size)})
+        drawn = (frames[t] != background).any(-1)
+        assert sorted(set(np.nonzero(drawn)[0])) == rows
+        assert sorted(set(np.nonzero(drawn)[1])) == list(range(17, 23))
+        np.testing.assert_array_equal(
+            boxes[t, 0], (17, max(top, 0), 23, min(top + size, height)))
+    assert {0, 31} <= set(np.nonzero((frames[3] != background).any(-1))[0])

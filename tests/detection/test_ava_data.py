@@ -246,3 +246,50 @@ def test_demo_ava_annotations_follow_the_motion(tmp_path):
         assert (boxes[:-1, 4] >= 0.9).all() and boxes[-1, 4] < 0.9
     assert (anno / 'ava_train_excluded_timestamps_demo.csv').read_text(
     ).split() == ['demo_tr0000,0903']
+
+
+def test_demo_ava_boxes_are_those_of_the_keyframe(tmp_path, monkeypatch):
+    """The demo box of second S is where the person is in the frame the
+    reader takes as its keyframe: round((S - 900) * fps) of the video
+    (``SampleAVAVideoFrames``' convention), not a neighbouring frame. At
+    2 fps the persons move several pixels from one frame to the next."""
+    from mmvmae.datasets import demo_ava
+    rendered = {}
+    real_background, real_write = demo_ava.make_background, \
+        demo_ava.write_video
+
+    def record_background(*args, **kwargs):
+        rendered['background'] = real_background(*args, **kwargs)
+        return rendered['background']
+
+    def record_video(path, frames, fps):
+        rendered[Path(path).stem] = (rendered.pop('background'), frames)
+        return real_write(path, frames, fps)
+
+    monkeypatch.setattr(demo_ava, 'make_background', record_background)
+    monkeypatch.setattr(demo_ava, 'write_video', record_video)
+    root = Path(demo_ava.generate_demo_ava(
+        str(tmp_path / 'ava'), num_train=2, num_val=1, num_keyframes=3,
+        fps=2))
+    boxes = {}
+    for row in csv.reader(open(root / 'annotations' / 'ava_train_demo.csv')):
+        video, second, x1, y1, x2, y2, _, person = row
+        boxes.setdefault((video, int(second)), {})[person] = (
+            float(x1) * 96, float(y1) * 64, float(x2) * 96, float(y2) * 64)
+    assert len(boxes) == 2 * 3
+    sample = Compose([dict(type='SampleAVAVideoFrames', clip_len=1,
+                           test_mode=True)])
+    for (video, second), people in boxes.items():
+        background, frames = rendered[video]
+        keyframe = round((second - 900) * 2)
+        assert list(sample(dict(timestamp=second, timestamp_start=900,
+                                avg_fps=2., total_frames=len(frames)))
+                    ['frame_inds']) == [keyframe]
+        inside = np.zeros((64, 96), bool)
+        for x1, y1, x2, y2 in people.values():
+            assert 15 <= x2 - x1 <= 23 and 15 <= y2 - y1 <= 23
+            inside[max(int(y1) - 1, 0):int(np.ceil(y2)) + 1,
+                   max(int(x1) - 1, 0):int(np.ceil(x2)) + 1] = True
+        person = (frames[keyframe] != background).any(-1)
+        assert person.sum() > 2 * 100  # both drawn
+        assert not (person & ~inside).any(), (video, second)

@@ -320,3 +320,19 @@ def test_patch_embedding_init_is_xavier_of_the_flat_kernel():
     bound = (6 / (32 + 3 * 2 * 8 * 8))**0.5
     assert 0.9 * bound < weight.abs().max() <= bound
     assert not tiny().patch_embed.proj.bias.any()
+
+
+@pytest.mark.parametrize('dtype', [torch.uint8, torch.int64, torch.float32])
+def test_non_bool_token_masks_rejected(dtype):
+    """A 0/1 mask of another dtype is refused with a clear error, not read
+    as a bool one (``~`` of 0/1 integers is not the complement)."""
+    from mmvmae.models.utils import count_kept
+    mask = tube_mask(2, 32, 8)
+    with pytest.raises(ValueError, match=r'\(B, N\) bool tensors, got '
+                       + str(dtype)):
+        count_kept(mask.to(dtype), 'visible tokens')
+    with pytest.raises(ValueError, match=r'\(B, N\) bool tensors'):
+        count_kept(mask[0], 'visible tokens')  # one sample, not a batch
+    with pytest.raises(ValueError, match=r'mask must be a bool tensor of '
+                       r'shape \(2, 32\), got ' + str(dtype)):
+        tiny()(torch.randn(2, 3, 4, 32, 32), mask.to(dtype))

@@ -124,3 +124,69 @@ def test_max_keep_ckpts_removes_deepspeed_folders(tmp_path, monkeypatch):
     _runner(tmp_path, 3, max_keep_ckpts=1).train()
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()
                   and p.name.startswith('epoch_')) == ['epoch_3.pth']
+
+
+@pytest.mark.parametrize('umask', [0o022, 0o027])
+def test_atomic_file_gets_the_umask_permissions(tmp_path, umask):
+    """The target gets 0o666 less the umask, like a plain open() would, also
+    when the writer (e.g. safetensors) made the temp file 0600."""
+    old = os.umask(umask)
+    try:
+        target = tmp_path / 'model.safetensors'
+        with atomic_module.atomic_file(target) as tmp:
+            with open(tmp, 'wb') as f:
+                f.write(b'weights')
+            os.chmod(tmp, 0o600)
+        plain = tmp_path / 'plain'
+        with open(plain, 'wb') as f:
+            f.write(b'x')
+    finally:
+        os.umask(old)
+    assert target.read_bytes() == b'weights'
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert target.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
+def test_atomic_write_fsyncs_the_folder_after_the_rename(tmp_path,
+                                                         monkeypatch):
+    """The folder is fsynced after ``os.replace`` so the rename itself
+    survives a power cut."""
+    events, opened = [], {}
+    real_open, real_fsync, real_replace = os.open, os.fsync, os.replace
+
+    def record_open(path, *args, **kwargs):
+        fd = real_open(path, *args, **kwargs)
+        opened[fd] = os.path.abspath(os.fspath(path))
+        return fd
+
+    def record_fsync(fd):
+        events.append(('fsync', opened.get(fd)))
+        return real_fsync(fd)
+
+    def record_replace(src, dst):
+        events.append(('replace', os.path.abspath(os.fspath(dst))))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(atomic_module.os, 'open', record_open)
+    monkeypatch.setattr(atomic_module.os, 'fsync', record_fsync)
+    monkeypatch.setattr(atomic_module.os, 'replace', record_replace)
+    folder = tmp_path / 'work'
+    atomic_write('data', folder / 'last_checkpoint')
+    monkeypatch.undo()
+    assert ('replace', str(folder / 'last_checkpoint')) in events
+    after = events[events.index(
+        ('replace', str(folder / 'last_checkpoint'))) + 1:]
+    assert ('fsync', str(folder)) in after
+
+
+def test_put_text_encodes_with_the_given_encoding(tmp_path):
+    """``put_text`` (and ``atomic_write`` of a str) writes UTF-8 by
+    default, or the encoding asked for."""
+    backend = atomic_module.AtomicLocalBackend()
+    text = 'naïve – 東京 ✓'
+    atomic_write(text, tmp_path / 'direct.txt')
+    assert (tmp_path / 'direct.txt').read_bytes() == text.encode('utf-8')
+    backend.put_text(text, tmp_path / 'utf8.txt')
+    assert (tmp_path / 'utf8.txt').read_bytes() == text.encode('utf-8')
+    backend.put_text('café', tmp_path / 'latin.txt', encoding='latin-1')
+    assert (tmp_path / 'latin.txt').read_bytes() == b'caf\xe9'

@@ -355,3 +355,135 @@ def test_tools_name_a_config_without_tests_and_a_file_as_work_dir(
     assert exit_message(monkeypatch, 'train.py', DEMO_CONFIG, '--work-dir',
                         str(ckpt)) == (f'error: work dir {ckpt} is a file, '
                                        'not a folder (--work-dir)')
+
+
+class _Toy(torch.nn.Module):
+    """Weights named as a recognizer's: ``backbone.*`` and
+    ``cls_head.fc_cls.*`` (a 4-class head on 5 features)."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = torch.nn.Linear(3, 5)
+        self.cls_head = torch.nn.Module()
+        self.cls_head.fc_cls = torch.nn.Linear(5, 4)
+
+
+def _fit_error(state) -> str:
+    with pytest.raises(CheckpointError) as error:
+        check_checkpoint_fits(_Toy(), dict(state_dict=state), 'ckpt.pth')
+    return str(error.value)
+
+
+def test_checkpoint_with_extra_weights_names_them_and_what_to_do():
+    """Weights the model has no place for are listed (up to 3), and the
+    error says to use the checkpoint's config or convert released ones."""
+    state = dict(_Toy().state_dict())
+    state['neck.mask_token'] = torch.zeros(1, 1, 5)
+    state['decoder.norm.weight'] = torch.zeros(5)
+    message = _fit_error(state)
+    assert "2 weights the model does not have (e.g. ['neck.mask_token', " \
+        "'decoder.norm.weight'])" in message
+    assert 'missing' not in message
+    assert 'Use the config the checkpoint was trained with' in message
+    assert 'tools/convert_checkpoint.py' in message
+
+
+def test_checkpoint_with_some_keys_module_prefixed_is_not_stripped():
+    """Only a state dict whose keys all carry DataParallel's ``module.``
+    prefix is stripped; in a mixed one the prefixed keys are named as
+    weights the model does not have, the unprefixed ones fit as written."""
+    own = _Toy().state_dict()
+    state = {('module.' + k if k.startswith('backbone') else k): v
+             for k, v in own.items()}
+    message = _fit_error(state)
+    assert "2 model weights missing from it (e.g. ['backbone.weight', " \
+        "'backbone.bias'])" in message
+    assert "2 weights the model does not have (e.g. ['module.backbone." \
+        "weight', 'module.backbone.bias'])" in message
+    assert 'cls_head' not in message  # matched, not mangled
+
+
+def test_checkpoint_shapes_name_every_mismatch_and_hint_only_for_the_head():
+    """All weights of other shapes are named in one error; the num_classes
+    hint is given only when the classifier alone differs."""
+    state = dict(_Toy().state_dict())
+    state['backbone.weight'] = torch.zeros(6, 3)
+    state['backbone.bias'] = torch.zeros(6)
+    state['cls_head.fc_cls.weight'] = torch.zeros(7, 5)
+    message = _fit_error(state)
+    assert 'backbone.weight: checkpoint (6, 3) vs model (5, 3)' in message
+    assert 'backbone.bias: checkpoint (6,) vs model (5,)' in message
+    assert 'cls_head.fc_cls.weight: checkpoint (7, 5) vs model (4, 5)' in \
+        message
+    assert 'num_classes' not in message  # the backbone differs too
+    head_only = dict(_Toy().state_dict())
+    head_only['cls_head.fc_cls.bias'] = torch.zeros(7)
+    assert 'model.cls_head.num_classes must match the checkpoint' in \
+        _fit_error(head_only)
+
+
+def test_blending_classes_checked_for_each_augment_and_a_lone_one():
+    from mmvmae.utils.config_check import ConfigError, check_blending_classes
+    field = 'model.data_preprocessor.blending'
+    head = dict(num_classes=4)
+    model = dict(cls_head=head, data_preprocessor=dict(blending=dict(
+        augments=[dict(type='MixupBlending', num_classes=4),
+                  dict(type='CutmixBlending', num_classes=5)])))
+    with pytest.raises(ConfigError, match=rf'^{field}\.augments\[1\] '
+                       r'\(CutmixBlending\) has num_classes=5, model\.'
+                       r'cls_head\.num_classes is 4'):
+        check_blending_classes(model)
+    # one blending, not a list of augments
+    model['data_preprocessor']['blending'] = dict(type='MixupBlending',
+                                                  num_classes=3)
+    with pytest.raises(ConfigError, match=rf'^{field} \(MixupBlending\) '
+                       'has num_classes=3, model.cls_head.num_classes is 4'):
+        check_blending_classes(model)
+    model['data_preprocessor']['blending']['num_classes'] = 4
+    check_blending_classes(model)
+
+
+def test_missing_init_cfg_checkpoint_says_how_to_point_at_one(tmp_path):
+    """A ``VideoMAEPretrained`` init_cfg whose checkpoint is not there is
+    named with the --cfg-options that sets it; other init_cfgs and existing
+    checkpoints pass."""
+    from mmvmae.utils.config_check import (ConfigError,
+                                           check_pretrained_checkpoints)
+    missing = tmp_path / 'none.pth'
+    backbone = dict(type='VideoMAEViT', init_cfg=dict(
+        type='VideoMAEPretrained', checkpoint=str(missing)))
+    head = dict(init_cfg=dict(type='Pretrained',
+                              checkpoint=str(tmp_path / 'x.pth')))
+    cfg = Config(dict(model=dict(type='Recognizer3D', backbone=backbone,
+                                 cls_head=head)))
+    with pytest.raises(ConfigError) as error:
+        check_pretrained_checkpoints(cfg)
+    assert str(error.value) == (
+        f'model.backbone.init_cfg.checkpoint: checkpoint: no file or work '
+        f'dir at {missing} (a pretraining run, or --cfg-options '
+        'model.backbone.init_cfg.checkpoint=PATH)')
+    torch.save({'state_dict': {}}, missing)
+    check_pretrained_checkpoints(cfg)
+
+
+def test_unknown_type_names_every_field_using_it():
+    """An unknown type used by several config dicts names all of them; with
+    no close match the message lists registered names instead."""
+    from mmvmae.utils.config_check import unknown_type_message
+    cfg = dict(train_pipeline=[dict(type='Zqxjk')],
+               val_pipeline=[dict(type='Resize'), dict(type='Zqxjk')])
+    message = unknown_type_message(KeyError(
+        'Zqxjk is not in the mmvmae::transform registry. Please check'), cfg)
+    assert "unknown type 'Zqxjk' (config field train_pipeline[0].type, " \
+        'val_pipeline[1].type) in the mmvmae::transform registry; ' \
+        'registered names include ' in message
+    assert 'DecordInit' in message and 'did you mean' not in message
+
+
+def test_unknown_argument_without_close_match_lists_the_arguments():
+    from mmvmae.utils.config_check import unknown_argument_message
+    cfg = dict(pipeline=[dict(type='TubeMasking', zzz=1)])
+    assert unknown_argument_message(TypeError(
+        "__init__() got an unexpected keyword argument 'zzz'"), cfg) == (
+        "TubeMasking has no argument 'zzz' (config field pipeline[0].zzz); "
+        'it takes input_size, mask_ratio, patch_size, tubelet_size')

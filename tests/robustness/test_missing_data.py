@@ -177,3 +177,46 @@ def test_check_passes_quietly_when_the_data_is_there(tmp_path):
     cfg['train_dataloader']['dataset']['ann_file'] = 'other.txt'
     with pytest.raises(SystemExit, match='other.txt'):
         check_data_files(cfg, ['train'])
+
+
+def test_prefix_checked_for_a_list_of_relative_entries(tmp_path):
+    """Relative list entries are joined with data_prefix: a missing prefix
+    folder is named (its first entry decides, blank lines skipped); without
+    a data_prefix only the list itself is checked, under data_root."""
+    video_list(tmp_path / 'set')
+    dataset = dict(data_root=str(tmp_path / 'set'), ann_file='list.txt',
+                   data_prefix=dict(video='vids'))
+    cfg = dict(train_dataloader=loader(**dataset))
+    assert missing_data_files(cfg, ['train']) == [
+        'train_dataloader.dataset.data_prefix.video: no folder at '
+        f'{tmp_path}/set/vids']
+    # a blank first line does not hide an absolute first entry
+    (tmp_path / 'set' / 'list.txt').write_text(
+        f'\n  \n{tmp_path}/set/videos/a.mp4 0\n')
+    assert missing_data_files(cfg, ['train']) == []
+    del dataset['data_prefix']
+    cfg = dict(train_dataloader=loader(**dataset))
+    assert missing_data_files(cfg, ['train']) == []
+    cfg['train_dataloader']['dataset']['ann_file'] = 'other.txt'
+    assert missing_data_files(cfg, ['train']) == [
+        f'train_dataloader.dataset.ann_file: no file at {tmp_path}/set/'
+        'other.txt']
+
+
+def test_exclude_file_resolves_against_the_working_directory(
+        tmp_path, monkeypatch):
+    """AVA's exclude_file is opened as written (mmaction2 does not join it
+    with data_root): a relative one is looked up in the working
+    directory."""
+    video_list(tmp_path / 'set')
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'excluded.csv').write_text('')
+    cfg = dict(val_dataloader=dict(dataset=dict(
+        type='AVADataset', data_root=str(tmp_path / 'set'),
+        ann_file='list.txt', exclude_file='excluded.csv',
+        data_prefix=dict(img=''))))
+    assert missing_data_files(cfg, ['val']) == []
+    # one under data_root only is not the file the dataset opens
+    (tmp_path / 'excluded.csv').rename(tmp_path / 'set' / 'excluded.csv')
+    assert missing_data_files(cfg, ['val']) == [
+        'val_dataloader.dataset.exclude_file: no file at excluded.csv']

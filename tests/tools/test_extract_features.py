@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from apis.tiny_models import (SHARED_VIDEOS, save_tiny, tiny_pretrain_cfg,
-                              write_video)
+                              tiny_recognizer_cfg, write_video)
 from tool_process import run_python
 
 from .helpers import REPO_ROOT, run_tool
@@ -291,3 +291,39 @@ def test_input_may_be_one_video(tmp_path):
     video = tmp_path / 'clip.MP4'
     video.write_bytes(b'\x93 not text')
     assert tool.list_videos(str(video)) == [(str(video), 'clip.MP4')]
+
+
+def test_averaged_test_views_and_cfg_options_in_the_record(setup):
+    """--average-views with --views test saves the mean of the per-view
+    rows (2 clips x 3 crops of the recognizer's test pipeline); the
+    --cfg-options are part of the run record, and another value into the
+    same --out-dir is refused."""
+    folder, videos, _, _ = setup
+    config, ckpt = save_tiny(tiny_recognizer_cfg(), folder, 'rec')
+    one = folder / 'one_long'
+    one.mkdir()
+    shutil.copy(videos / 'class_a' / 'long.mp4', one / 'long.mp4')
+    args = [str(one), str(config), str(ckpt), '--views', 'test']
+    per_view_dir, mean_dir = folder / 'per_view', folder / 'mean'
+    option = 'model.backbone.drop_path_rate=0.0'  # no effect in eval mode
+    run_tool('extract_features.py', *args, '--out-dir', str(per_view_dir),
+             '--cfg-options', option, cwd=folder)
+    run_tool('extract_features.py', *args, '--out-dir', str(mean_dir),
+             '--average-views', cwd=folder)
+    per_view = np.load(per_view_dir / 'long.npy')
+    mean = np.load(mean_dir / 'long.npy')
+    assert per_view.shape == (6, 32) and mean.shape == (32, )
+    assert not np.allclose(per_view[0], per_view.mean(0), atol=1e-4)
+    np.testing.assert_allclose(mean, per_view.mean(0), rtol=1e-5, atol=1e-6)
+
+    record = json.loads((per_view_dir / 'extract_features.json').read_text())
+    assert record['cfg_options'] == {'model.backbone.drop_path_rate': 0.0}
+    assert record['views'] == 'test' and record['average_views'] is False
+    assert json.loads((mean_dir / 'extract_features.json').read_text())[
+        'cfg_options'] is None
+    with pytest.raises(AssertionError, match=r'cfg_options \(was '
+                       r"\{'model.backbone.drop_path_rate': 0.0\}, now "
+                       r"\{'model.backbone.drop_path_rate': 0.5\}\)"):
+        run_tool('extract_features.py', *args, '--out-dir',
+                 str(per_view_dir), '--cfg-options',
+                 'model.backbone.drop_path_rate=0.5', cwd=folder)

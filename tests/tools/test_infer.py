@@ -8,7 +8,7 @@ import torch
 
 from apis.tiny_models import (SHARED_VIDEOS, save_tiny, tiny_recognizer_cfg,
                               write_video)
-from .helpers import run_tool
+from .helpers import REPO_ROOT, exit_in_process, run_tool
 
 
 @pytest.fixture(scope='module')
@@ -79,3 +79,29 @@ def test_unreadable_video_and_bad_label_map_fail_clearly(model_files):
     with pytest.raises(AssertionError, match='has 3 names.*4 classes'):
         run_tool('infer.py', str(video), config, ckpt, '--label-map',
                  str(bad_map), cwd=folder)
+
+
+@pytest.mark.parametrize('top_k', ['0', '-1'])
+def test_top_k_below_one_is_refused(monkeypatch, top_k):
+    """--top-k counts the classes printed: 0 or less would print none."""
+    assert str(exit_in_process(
+        monkeypatch, 'infer.py', 'clip.mp4', 'rec.py', 'rec.pth',
+        '--top-k', top_k)) == 'error: --top-k must be >= 1'
+
+
+def test_label_map_trailing_blank_lines_add_no_class(tmp_path):
+    """A label map ending in blank lines (or with Windows line ends) holds
+    the same classes as without them."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'infer', REPO_ROOT / 'tools' / 'infer.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    labels = tmp_path / 'labels.txt'
+    labels.write_bytes(b'left\r\nright\r\nup\r\ndown\r\n\r\n  \n')
+    assert tool.read_label_map(str(labels), 4) == [
+        'left', 'right', 'up', 'down']
+    with pytest.raises(ValueError, match='has 4 names, the model predicts '
+                       '5 classes'):
+        tool.read_label_map(str(labels), 5)
+    assert tool.read_label_map(None, 3) == ['0', '1', '2']

@@ -67,6 +67,25 @@ def test_amp_without_a_gpu_is_a_clear_error(monkeypatch):
     tool.refuse_amp_on_cpu(cfg)
 
 
+def test_amp_scales_the_loss_dynamically_unless_the_config_says():
+    """--amp is fp16 with dynamic loss scaling (its help); a loss_scale the
+    config states (a fixed scale) is kept."""
+    tool = _train_tool()
+    args = _args(None)
+    args.amp = True
+    cfg = tool.merge_train_args(Config(dict(optim_wrapper=dict(
+        optimizer=dict(type='SGD', lr=0.1)))), args)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    cfg = tool.merge_train_args(Config(dict(optim_wrapper=dict(
+        type='AmpOptimWrapper', loss_scale=64.0))), args)
+    assert cfg.optim_wrapper.loss_scale == 64.0
+    # without --amp the wrapper is the config's
+    cfg = tool.merge_train_args(Config(dict(optim_wrapper=dict(
+        type='OptimWrapper'))), _args(None))
+    assert cfg.optim_wrapper == dict(type='OptimWrapper')
+
+
 def test_copied_work_dir_resumes_from_its_own_checkpoints(tmp_path):
     """``last_checkpoint`` names the path the checkpoint was saved at; a
     copy of the work dir must use its own files, also after the original is

@@ -62,3 +62,26 @@ def test_errors(setup):
         run_tool('visualize_reconstruction.py', str(broken), config, ckpt,
                  '--out', str(folder / 'x.png'), cwd=folder)
     assert not (folder / 'x.png').exists()
+
+
+def test_seed_and_max_frames(setup):
+    """``--seed`` fixes the mask (same seed, same picture; another seed,
+    another mask) and ``--max-frames`` caps the columns of the PNG."""
+    folder, config, ckpt = setup
+    video = write_video(folder / 'seeded.mp4', np.random.default_rng(
+        2).integers(0, 256, (8, 64, 64, 3), np.uint8))
+
+    def picture(seed, name):
+        run_tool('visualize_reconstruction.py', str(video), config, ckpt,
+                 '--out', str(folder / name), '--seed', seed,
+                 '--max-frames', '3', cwd=folder)
+        return np.asarray(Image.open(folder / name).convert('RGB'))
+
+    first, again, other = (picture('1', 'a.png'), picture('1', 'b.png'),
+                           picture('2', 'c.png'))
+    assert np.array_equal(first, again)
+    assert first.shape == other.shape
+    grey = (first == 128).all(-1)  # masked patches
+    assert grey.any() and not np.array_equal(grey, (other == 128).all(-1))
+    # 3 columns of 128-px frames (64 px scaled by 2) plus the labels
+    assert 3 * 128 < first.shape[1] < 4 * 128

@@ -1,0 +1,164 @@
+"""What ``mmvmae.engine.runner_setup`` does to a config before the runner is
+built (``prepare_train_cfg``, ``build_runner_for``), and what
+``tools/test.py`` hands it."""
+import copy
+
+import pytest
+import torch
+from mmengine.config import Config
+from tool_process import exit_in_process
+
+from mmvmae.engine import runner_setup
+from mmvmae.engine.runner_setup import (build_runner_for, prepare_train_cfg,
+                                        refuse_weights_only_resume)
+from mmvmae.utils.config_check import CheckpointError
+from .tests_paths import REPO_ROOT
+
+FINETUNE = str(REPO_ROOT / 'configs' / 'finetune' /
+               'videomae_vit-tiny_demo-finetune.py')
+
+
+def _amp_cfg(strategy=None, **wrapper):
+    return Config(dict(strategy=strategy, optim_wrapper=dict(
+        type='AmpOptimWrapper', optimizer=dict(type='AdamW', lr=1e-3),
+        **wrapper)))
+
+
+def test_fsdp_amp_wrapper_keeps_the_sharded_grad_scaler():
+    """mmengine's FSDPStrategy gives an ``AmpOptimWrapper`` ``use_fsdp=True``
+    (a ShardedGradScaler for the sharded gradients), recognising it by type
+    name only; the finite-loss AMP wrapper put in its place must get it
+    too. A ``use_fsdp`` the config states is kept; without FSDP there is
+    none."""
+    fsdp = dict(type='FSDPStrategy')
+    wrapper = prepare_train_cfg(_amp_cfg(fsdp)).optim_wrapper
+    assert wrapper.type == 'FiniteLossAmpOptimWrapper'
+    assert wrapper.use_fsdp is True
+    stated = prepare_train_cfg(_amp_cfg(fsdp, use_fsdp=False)).optim_wrapper
+    assert stated.use_fsdp is False
+    for strategy in (None, dict(type='DDPStrategy')):
+        wrapper = prepare_train_cfg(_amp_cfg(strategy)).optim_wrapper
+        assert wrapper.type == 'FiniteLossAmpOptimWrapper'
+        assert 'use_fsdp' not in wrapper
+
+
+def _train_loader():
+    return dict(batch_size=2, sampler=dict(type='DefaultSampler',
+                                           shuffle=True),
+                dataset=dict(type='VideoListDataset', ann_file='train.txt',
+                             pipeline=[]))
+
+
+def test_sample_seeding_only_when_the_config_asks():
+    """``sample_seeding`` is off unless the config sets it (the base
+    runtime config does): a config without the key keeps mmengine's
+    sampler and dataset."""
+    loader = _train_loader()
+    for cfg in (Config(dict(train_dataloader=copy.deepcopy(loader))),
+                Config(dict(sample_seeding=False,
+                            train_dataloader=copy.deepcopy(loader)))):
+        assert prepare_train_cfg(cfg).train_dataloader == loader
+    cfg = prepare_train_cfg(Config(dict(sample_seeding=True,
+                                        train_dataloader=loader)))
+    assert cfg.train_dataloader.sampler.type == 'SampleSeededSampler'
+    assert cfg.train_dataloader.dataset.type == 'SampleSeededDataset'
+    assert cfg.train_dataloader.dataset.dataset == loader['dataset']
+
+
+@pytest.mark.parametrize('meta', [None, {}, dict(epoch=2), dict(iter=16)],
+                         ids=['no meta', 'empty', 'epoch only', 'iter only'])
+def test_resume_needs_the_epoch_and_the_iteration(tmp_path, monkeypatch,
+                                                  meta):
+    """mmengine's resume reads ``meta['epoch']`` and ``meta['iter']``: a
+    checkpoint without either is refused in one line, before anything is
+    built (mmengine would fail with a KeyError); one with both passes."""
+    path = tmp_path / 'ckpt.pth'
+    torch.save(dict(state_dict={}, **({} if meta is None else
+                                      dict(meta=meta))), path)
+
+    def build_runner(cfg, training=True):
+        raise AssertionError('the runner was built')
+
+    monkeypatch.setattr(runner_setup, 'build_runner', build_runner)
+    with pytest.raises(SystemExit) as stop:
+        build_runner_for(Config(dict(resume=True)), str(path), '--resume: ')
+    assert str(stop.value) == (
+        f'error: --resume: {path} holds weights, not the state of a '
+        'training run (epoch, iteration) to resume; start a new run from '
+        f'its weights with --cfg-options load_from={path}')
+    refuse_weights_only_resume(dict(meta=dict(epoch=2, iter=16)), 'x.pth')
+    with pytest.raises(CheckpointError):
+        refuse_weights_only_resume(dict(meta=meta), 'x.pth')
+
+
+class _RunnerBuilt(SystemExit):
+    """Stops ``tools/test.py`` where ``build_runner`` builds the runner,
+    with the config it was given (all checks before passed)."""
+
+
+def _test_tool_config(monkeypatch, tmp_path, config, *args) -> Config:
+    """The config ``tools/test.py config <weights-only checkpoint> args``
+    builds its runner from (run in this process, up to the runner)."""
+    class StopAtBuild:
+        @classmethod
+        def from_cfg(cls, cfg):
+            raise _RunnerBuilt(cfg)
+
+    monkeypatch.setattr(runner_setup, 'Runner', StopAtBuild)
+    checkpoint = tmp_path / 'weights.pth'
+    torch.save(dict(state_dict={}), checkpoint)
+    stop = exit_in_process(
+        monkeypatch, 'test.py', config, str(checkpoint), '--work-dir',
+        str(tmp_path / 'w'), *args, '--cfg-options',
+        f'test_dataloader.dataset.data_root={REPO_ROOT / "data" / "demo"}')
+    assert isinstance(stop, _RunnerBuilt), stop
+    return stop.code
+
+
+def _write_config(tmp_path, text: str) -> str:
+    path = tmp_path / 'config.py'
+    path.write_text(f'_base_ = [{FINETUNE!r}]\n' + text)
+    return str(path)
+
+
+def test_test_tool_dump_adds_to_a_list_of_metrics(tmp_path, monkeypatch):
+    """``--dump`` adds mmengine's DumpResults to the test metrics: after the
+    config's one metric, or after each of a list of them (a flat list, the
+    config's metrics unchanged and first)."""
+    dump = str(tmp_path / 'out.pkl')
+    dumping = dict(type='DumpResults', out_file_path=dump)
+    metrics = [dict(type='AccMetric', metric_list=('top_k_accuracy', )),
+               dict(type='AccMetric', metric_list=('mean_class_accuracy', ),
+                    prefix='mean')]
+    config = _write_config(tmp_path, f'test_evaluator = {metrics!r}\n')
+    cfg = _test_tool_config(monkeypatch, tmp_path, config, '--dump', dump)
+    assert cfg.test_evaluator == [*metrics, dumping]
+    one = Config.fromfile(FINETUNE).test_evaluator
+    cfg = _test_tool_config(monkeypatch, tmp_path, FINETUNE, '--dump', dump)
+    assert cfg.test_evaluator == [one, dumping]
+
+
+def test_test_tool_skips_training_only_checks(tmp_path, monkeypatch):
+    """A config whose Mixup/CutMix classes differ from the head's cannot
+    train, but testing does not blend: its checkpoint is tested."""
+    config = _write_config(
+        tmp_path, 'model = dict(data_preprocessor=dict(blending=dict('
+        'augments=[dict(type="MixupBlending", alpha=0.8, num_classes=7)], '
+        '_delete_=True)))\n')
+    cfg = Config.fromfile(config)
+    with pytest.raises(ValueError, match='num_classes=7'):
+        prepare_train_cfg(cfg)  # training refuses it
+    cfg = _test_tool_config(monkeypatch, tmp_path, config)
+    assert cfg.model.data_preprocessor.blending.augments[0].num_classes == 7
+
+
+def test_test_tool_loads_the_weights_of_a_config_that_resumes(
+        tmp_path, monkeypatch):
+    """Testing loads the checkpoint's weights: a config with
+    ``resume = True`` (to continue its training) must not make mmengine's
+    ``Runner.test`` resume a training run from a weights-only checkpoint
+    (``KeyError: 'meta'``), nor be refused for resuming from weights."""
+    config = _write_config(tmp_path, 'resume = True\n')
+    cfg = _test_tool_config(monkeypatch, tmp_path, config)
+    assert cfg.load_from == str(tmp_path / 'weights.pth')
+    assert not cfg.resume
