@@ -415,6 +415,53 @@ def test_resume_on_the_same_world_size_or_without_a_record_continues(
     assert runner.train_loop.epoch == 2
 
 
+def _scheduled(**changes) -> dict:
+    """A warm-up and cosine schedule in epochs (2 iterations each)."""
+    cosine = dict(type='CosineAnnealingLR', T_max=2, eta_min=1e-4,
+                  by_epoch=True, begin=1, end=3, convert_to_iter_based=True)
+    return dict(param_scheduler=[
+        dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0,
+             end=1, convert_to_iter_based=True), {**cosine, **changes}])
+
+
+@pytest.mark.parametrize('runner_type', _runner_types())
+def test_resume_refuses_another_parameter_schedule(tmp_path, runner_type):
+    """mmengine restores the saved schedulers over the config's: a resume
+    with another schedule, lr or batch size (a schedule in epochs counts
+    iterations) would silently keep the old run's schedule."""
+    _toy_runner(tmp_path, max_epochs=1, runner_type=runner_type,
+                **_scheduled()).train()
+    resumed = dict(max_epochs=2, runner_type=runner_type, resume=True)
+    longer = _toy_runner(tmp_path / 'longer', load_from=str(
+        tmp_path / 'epoch_1.pth'), **resumed, **_scheduled(T_max=3, end=4))
+    with pytest.raises(ConfigError) as error:
+        longer.train()
+    message = str(error.value)
+    assert 'cannot resume from' in message and 'epoch_1.pth' in message
+    # 2 iterations per epoch: the saved lengths, then the config's
+    assert 'param_scheduler[1] (CosineAnnealingLR) T_max: 4 saved, 6 now' \
+        in message
+    assert 'param_scheduler[1] (CosineAnnealingLR) end: 6 saved, 8 now' \
+        in message
+    assert 'load_from=' in message
+    # the runner is built, its optimizer and loader not yet: change them
+    lr = _toy_runner(tmp_path / 'lr', load_from=str(tmp_path / 'epoch_1.pth'),
+                     **resumed, **_scheduled())
+    lr.optim_wrapper['optimizer']['lr'] = 0.02
+    with pytest.raises(ConfigError, match=r'base_values: \[0.01\] saved, '
+                       r'\[0.02\] now'):
+        lr.train()
+    batch = _toy_runner(tmp_path / 'batch', load_from=str(
+        tmp_path / 'epoch_1.pth'), **resumed, **_scheduled())
+    batch._train_dataloader['batch_size'] = 2
+    with pytest.raises(ConfigError, match=r'\(LinearLR\) end: 2 saved, 4 '
+                       'now'):
+        batch.train()
+    same = _toy_runner(tmp_path, **resumed, **_scheduled())
+    same.train()  # the same schedule continues
+    assert same.train_loop.epoch == 2
+
+
 def test_init_dist_without_cuda(monkeypatch):
     # mmengine's init_dist calls torch.cuda.set_device even for gloo, which
     # fails on CPU-only torch builds (fixed by fix_cpu_init_dist)

@@ -3,13 +3,13 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
 
 import mmvmae
 from mmvmae.engine.runner_setup import (build_runner_for, load_config,
                                         merge_common_args)
 from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
-from mmvmae.utils.config_check import exit_on_unknown_type
+from mmvmae.utils.config_check import (CfgOptionsAction,
+                                       exit_on_unknown_type)
 from mmvmae.utils.data_check import check_data_files
 
 
@@ -24,7 +24,7 @@ def parse_args() -> argparse.Namespace:
                         help='dump the predictions to this .pkl file: a list '
                         'with one dict per test sample')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override config settings, key=value')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -35,10 +35,32 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def check_dump_path(path: str) -> bool:
+    """Whether ``--dump`` replaces an existing file; a path mmengine's
+    DumpResults could not write to is a one-line error now, not a traceback
+    after the whole test (missing parent folders it creates)."""
+    if osp.isdir(path):
+        raise SystemExit(f'error: --dump {path} is a folder; give a file '
+                         'path ending with .pkl or .pickle')
+    parent = osp.dirname(osp.abspath(path))
+    while not osp.lexists(parent):  # the nearest existing parent
+        parent = osp.dirname(parent)
+    if not osp.isdir(parent):
+        raise SystemExit(f'error: --dump {path}: {parent} is a file, not a '
+                         'folder')
+    return osp.lexists(path)
+
+
 def main() -> None:
     args = parse_args()
     mmvmae.register_all_modules()
     cfg = load_config(args.config)
+    # options first (as tools/train.py): the flags and the positional
+    # checkpoint below win over them (--work-dir over work_dir=, the
+    # checkpoint over load_from=); they address the evaluator as the
+    # config writes it (before --dump adds DumpResults)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
     missing = [key for key in ('test_dataloader', 'test_cfg',
                                'test_evaluator') if not cfg.get(key)]
     if missing:
@@ -55,11 +77,9 @@ def main() -> None:
     if args.dump is not None and not args.dump.endswith(('.pkl', '.pickle')):
         raise SystemExit('error: --dump must end with .pkl or .pickle, got '
                          f'{args.dump}')
+    replaces_dump = args.dump is not None and check_dump_path(args.dump)
     cfg = merge_common_args(cfg, args)
     cfg.load_from = checkpoint_path
-    # options first: they address the evaluator as the config writes it
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     # the checkpoint's weights: with resume (a config that continues its
     # training) mmengine's test() would resume a training run from it
     cfg.resume = False
@@ -72,7 +92,11 @@ def main() -> None:
             cfg.test_evaluator = [evaluator, dump_metric]
     check_data_files(cfg, ('test', ))
     with exit_on_unknown_type(cfg):
-        build_runner_for(cfg, checkpoint_path, training=False).test()
+        runner = build_runner_for(cfg, checkpoint_path, training=False)
+        if replaces_dump:
+            runner.logger.warning(f'--dump: {args.dump} exists; this run '
+                                  'replaces it')
+        runner.test()
 
 
 if __name__ == '__main__':

@@ -2,15 +2,18 @@
 import argparse
 import os
 import os.path as osp
+import time
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 import mmvmae
 from mmvmae.engine.runner_setup import (build_runner, build_runner_for,
-                                        load_config, merge_common_args)
+                                        launch_rank, load_config,
+                                        merge_common_args)
 from mmvmae.models.utils.pretrained_loader import (is_checkpoint,
                                                    resolve_checkpoint)
-from mmvmae.utils.config_check import (check_pretrained_checkpoints,
+from mmvmae.utils.config_check import (CfgOptionsAction,
+                                       check_pretrained_checkpoints,
                                        exit_on_unknown_type)
 from mmvmae.utils.data_check import check_data_files
 
@@ -27,8 +30,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--overwrite', action='store_true',
         help='start a new run in a work dir that holds the checkpoints of an '
-        'earlier one (they are replaced as this run saves its own); without '
-        'it, such a work dir stops the run')
+        'earlier one (they are moved to WORK_DIR/earlier_run_<time>/ first); '
+        'without it, such a work dir stops the run')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (fp16 with dynamic '
                         'loss scaling; bf16 configs set it themselves)')
@@ -43,7 +46,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--deterministic', action='store_true',
                         help='deterministic algorithms (slower)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override config settings, key=value (e.g. '
         'train_cfg.max_epochs=2 model.backbone.drop_path_rate=0.2)')
     parser.add_argument('--launcher', default='none',
@@ -113,7 +116,7 @@ def resolve_load_from(cfg: Config) -> None:
     """``load_from`` may name a work dir (its ``last_checkpoint``), as
     ``--resume`` and ``tools/test.py`` take one."""
     path = cfg.get('load_from')
-    if isinstance(path, str) and osp.isdir(path) and not cfg.get('resume'):
+    if isinstance(path, str) and osp.isdir(path):
         try:
             cfg.load_from = resolve_checkpoint(path)
         except FileNotFoundError as error:
@@ -129,19 +132,63 @@ def refuse_zero_val_interval(cfg: Config) -> None:
                          'validation')
 
 
-def refuse_to_overwrite(cfg: Config, overwrite: bool = False) -> None:
-    """Stop a run before it replaces the checkpoints an earlier run left
-    in its work dir (unless ``overwrite``): a new run, or a resume from a
-    checkpoint outside that work dir (another run's)."""
+def earlier_run(cfg: Config) -> list:
+    """What an earlier run left in the work dir that this run would mix
+    with or replace: its checkpoints (files, or DeepSpeed's folders, named
+    ``*.pth``) and ``last_checkpoint``; none when this run continues the
+    work dir's own run (a resume from a checkpoint in it)."""
     work_dir = cfg.work_dir
-    if overwrite or not osp.isdir(work_dir):
-        return
+    if not osp.isdir(work_dir):
+        return []
     resume_from = cfg.get('load_from') if cfg.get('resume') else None
     if resume_from and osp.dirname(osp.realpath(resume_from)) == \
             osp.realpath(work_dir):
-        return  # continuing the run of this work dir
-    earlier = sorted(f for f in os.listdir(work_dir) if f.endswith('.pth'))
-    if earlier or osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+        return []
+    return sorted(f for f in os.listdir(work_dir)
+                  if f.endswith('.pth') or f == 'last_checkpoint')
+
+
+def set_aside_earlier_run(cfg: Config) -> None:
+    """``--overwrite``: move an earlier run's checkpoints and
+    ``last_checkpoint`` into ``WORK_DIR/earlier_run_<time>/`` (rank 0), so
+    that the new run neither mixes with them nor resumes them; nothing is
+    deleted."""
+    names = earlier_run(cfg)
+    if not names or launch_rank(cfg.launcher) != 0:
+        return
+    aside = osp.join(cfg.work_dir,
+                     time.strftime('earlier_run_%Y%m%d_%H%M%S'))
+    taken = aside
+    for number in range(1, 1000):
+        if not osp.exists(taken):
+            break
+        taken = f'{aside}_{number}'
+    os.makedirs(taken)
+    for name in names:
+        os.replace(osp.join(cfg.work_dir, name), osp.join(taken, name))
+    print(f'--overwrite: moved the earlier run\'s {", ".join(names)} to '
+          f'{taken}', flush=True)
+
+
+def refuse_to_overwrite(cfg: Config) -> None:
+    """Stop a run before it replaces the checkpoints an earlier run left
+    in its work dir: a new run, or a resume from a checkpoint outside that
+    work dir (another run's), or a ``--resume`` that found no
+    ``last_checkpoint`` to continue."""
+    work_dir = cfg.work_dir
+    resume_from = cfg.get('load_from') if cfg.get('resume') else None
+    names = earlier_run(cfg)
+    earlier = [name for name in names if name != 'last_checkpoint']
+    if cfg.get('resume') and not resume_from and earlier:
+        latest = max(earlier,
+                     key=lambda name: osp.getmtime(osp.join(work_dir, name)))
+        raise SystemExit(
+            f'error: --resume: work dir {work_dir} has no last_checkpoint to '
+            f'continue from, but holds checkpoints ({", ".join(earlier[:3])}'
+            f'{", ..." if len(earlier) > 3 else ""}); name the one to resume: '
+            f'--resume {osp.join(work_dir, latest)}, or start over there '
+            'with --overwrite')
+    if names:
         shown = ', '.join(earlier[:3]) + (', ...' if len(earlier) > 3
                                           else '') or 'last_checkpoint'
         run, advice = (
@@ -180,12 +227,15 @@ def main() -> None:
     resolve_load_from(cfg)
     refuse_zero_val_interval(cfg)
     resolve_auto_resume(cfg)
-    refuse_to_overwrite(cfg, args.overwrite)
+    if not args.overwrite:
+        refuse_to_overwrite(cfg)
     refuse_amp_on_cpu(cfg)
     check_data_files(cfg, ('train', 'val'))
     path = cfg.get('load_from')
     with exit_on_unknown_type(cfg):
         check_pretrained_checkpoints(cfg)
+        if args.overwrite:  # the checks passed: this run will start
+            set_aside_earlier_run(cfg)
         # a resume reads all of its checkpoint: it must fit
         runner = build_runner_for(cfg, path, '--resume: ') if \
             cfg.get('resume') and path and osp.isfile(path) else \

@@ -13,7 +13,7 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
+from mmvmae.utils.config_check import CfgOptionsAction
 
 
 def parse_args() -> argparse.Namespace:
@@ -36,7 +36,7 @@ def parse_args() -> argparse.Namespace:
                         help='frames (columns) in the PNG (default 8)')
     parser.add_argument('--device', default=None,
                         help="e.g. 'cuda:0' or 'cpu'")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings, key=value')
     return parser.parse_args()
 

@@ -4,11 +4,13 @@ import argparse
 import logging
 import os
 import os.path as osp
+from contextlib import contextmanager, nullcontext
+from typing import Iterator
 
 import torch
 from mmengine.config import Config
-from mmengine.dist import get_world_size
-from mmengine.runner import Runner
+from mmengine.dist import get_world_size, master_only
+from mmengine.runner import FlexibleRunner, Runner
 
 from mmvmae.datasets.robust_seeding import enable_sample_seeding
 from mmvmae.engine.optimizers.finite_loss_optim_wrapper import \
@@ -30,6 +32,18 @@ def load_config(path: str) -> Config:
     return Config.fromfile(path)
 
 
+# the variable each launcher sets to a process's rank
+LAUNCHER_RANKS = dict(pytorch='RANK', slurm='SLURM_PROCID',
+                      mpi='OMPI_COMM_WORLD_RANK')
+
+
+def launch_rank(launcher: str) -> int:
+    """This process's rank, from its launcher's variable (before the
+    process group exists); 0 without a launcher."""
+    variable = LAUNCHER_RANKS.get(launcher)
+    return int(os.environ.get(variable, 0)) if variable else 0
+
+
 def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Work dir (command line > config > ``./work_dirs/<config name>``) and
     launcher; on machines without CUDA, distributed runs use gloo."""
@@ -42,8 +56,7 @@ def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
         raise SystemExit(f'error: work dir {cfg.work_dir} is a file, not a '
                          'folder (--work-dir)')
     cfg.launcher = args.launcher
-    needs = dict(pytorch='RANK', slurm='SLURM_PROCID',
-                 mpi='OMPI_COMM_WORLD_RANK').get(args.launcher)
+    needs = LAUNCHER_RANKS.get(args.launcher)
     if needs and needs not in os.environ:
         raise SystemExit(
             f'error: --launcher {args.launcher} needs the process variables '
@@ -92,9 +105,45 @@ def prepare_train_cfg(cfg: Config, training: bool = True) -> Config:
     return cfg
 
 
+# mmengine's runner classes that define ``dump_config`` (the runners
+# registered in mmengine, mmaction2 and mmvmae are these or derive from them)
+_CONFIG_DUMPING_RUNNERS = (Runner, FlexibleRunner)
+
+
+@master_only
+def _dump_config_in_log_dir(runner) -> None:
+    """mmengine's ``dump_config``, into ``<work dir>/<timestamp>/``."""
+    filename = osp.basename(runner.cfg.filename) \
+        if runner.cfg.filename is not None else f'{runner.timestamp}.py'
+    runner.cfg.dump(osp.join(runner.log_dir, filename))
+
+
+@contextmanager
+def _config_dump_in_log_dir() -> Iterator[None]:
+    """Runners built inside dump their config into their run's own folder.
+
+    ``Runner.__init__`` (and ``FlexibleRunner``'s) dumps the config to
+    ``<work dir>/<config file name>`` once ``log_dir`` exists; a test run
+    in a training work dir (tools/test.py's default) would replace the
+    training run's dump. mmengine offers no option for the place, so the
+    method is swapped on the classes only while the runner is built."""
+    saved = [(cls, cls.__dict__['dump_config'])
+             for cls in _CONFIG_DUMPING_RUNNERS]
+    try:
+        for cls, _ in saved:
+            cls.dump_config = _dump_config_in_log_dir
+        yield
+    finally:
+        for cls, method in saved:
+            cls.dump_config = method
+
+
 def build_runner(cfg: Config, training: bool = True) -> Runner:
     """Build the runner the config names (``runner_type``, e.g.
-    ``FlexibleRunner`` for FSDP/DeepSpeed) or mmengine's ``Runner``."""
+    ``FlexibleRunner`` for FSDP/DeepSpeed) or mmengine's ``Runner``. A
+    training runner dumps its config into the work dir, as mmengine's does;
+    any other, into its run's ``<work dir>/<timestamp>/`` (the training
+    run's dump is kept)."""
     prepare_train_cfg(cfg, training)
     # before any dataloader worker starts (they inherit it)
     keep = bool(cfg.get('keep_freed_memory', False))
@@ -102,11 +151,12 @@ def build_runner(cfg: Config, training: bool = True) -> Runner:
     if cfg.get('compile'):
         fix_compile_numpy_fields()
         fix_compile_data_preprocessor()
-    if 'runner_type' in cfg:
-        from mmvmae.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    with nullcontext() if training else _config_dump_in_log_dir():
+        if 'runner_type' in cfg:
+            from mmvmae.registry import RUNNERS
+            runner = RUNNERS.build(cfg)
+        else:
+            runner = Runner.from_cfg(cfg)
     runner.logger.info(f'world size: {get_world_size()}, launcher: '
                        f'{cfg.launcher}, work dir: {cfg.work_dir}')
     if keep:

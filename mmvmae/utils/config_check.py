@@ -9,7 +9,10 @@
   model's weights, with the model's shapes (a classifier trained for 400
   classes is not silently dropped when testing a 101-class model, and a
   pretraining or Hugging Face checkpoint is not tested with random layers).
+* :class:`CfgOptionsAction`: ``--cfg-options`` with a usage error for an
+  item without ``=``.
 """
+import argparse
 import contextlib
 import copy
 import difflib
@@ -20,7 +23,21 @@ import re
 import traceback
 from typing import Any, Dict, Iterator, List, Optional
 
+from mmengine.config import DictAction
 from torch import nn
+
+class CfgOptionsAction(DictAction):
+    """mmengine's ``DictAction`` (``key=value`` items), with a usage error
+    naming an item without ``=`` instead of its unpacking traceback."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace, values,
+                 option_string: Optional[str] = None) -> None:
+        bad = [value for value in values if '=' not in value]
+        if bad:
+            parser.error(f'{option_string} takes key=value items, got '
+                         f'{bad[0]!r}')
+        super().__call__(parser, namespace, values, option_string)
+
 
 class ConfigError(ValueError):
     """A config value (or run set-up) mmvmae refuses; the tools print it as

@@ -556,6 +556,74 @@ def _refuse_other_world_size(checkpoint: dict, filename: str,
             f'weights with --cfg-options load_from={filename}.')
 
 
+# what a parameter scheduler's state dict holds besides its settings
+_SCHEDULER_RUNNING_STATE = ('last_step', '_global_step', '_last_value',
+                            '_get_value_called_within_step', 'verbose')
+
+
+def _schedule_settings(schedulers) -> Optional[list]:
+    """``(label, settings)`` of each parameter scheduler, built ones (their
+    state dict) or saved state dicts, without the running state; None when
+    there are none or they are not built yet (config dicts)."""
+    if not schedulers:
+        return None
+    named = schedulers.items() if isinstance(schedulers, dict) else \
+        [('', schedulers)]
+    settings = []
+    for name, group in named:
+        for index, scheduler in enumerate(group):
+            if isinstance(scheduler, dict):
+                if 'type' in scheduler:  # a config: not built yet
+                    return None
+                state, kind = scheduler, ''
+            else:
+                state = scheduler.state_dict()
+                kind = f' ({type(scheduler).__name__})'
+            label = f"param_scheduler{f'[{name!r}]' if name else ''}" \
+                f'[{index}]{kind}'
+            settings.append((label, {
+                key: value for key, value in state.items()
+                if key not in _SCHEDULER_RUNNING_STATE}))
+    return settings
+
+
+def _refuse_other_schedule(config: Optional[list], saved,
+                           filename: str) -> None:
+    """Refuse a resume whose checkpoint holds another parameter schedule
+    than the config builds (``config``: :func:`_schedule_settings` of the
+    built schedulers; ``saved``: the checkpoint's ``param_schedulers``)."""
+    from mmvmae.utils.config_check import ConfigError  # the tools: one line
+    saved = _schedule_settings(saved)
+    if config is None or saved is None:
+        return
+    differences = []
+    if len(config) != len(saved):
+        differences.append(f'{len(saved)} schedulers saved, {len(config)} '
+                           'in the config')
+    for (label, mine), (_, theirs) in zip(config, saved):
+        for key in sorted(set(mine) | set(theirs), key=str):
+            if mine.get(key, '-') != theirs.get(key, '-'):
+                differences.append(f'{label} {key}: {theirs.get(key, "-")} '
+                                   f'saved, {mine.get(key, "-")} now')
+    if differences:
+        shown = '; '.join(differences[:4]) + \
+            ('; ...' if len(differences) > 4 else '')
+        raise ConfigError(
+            f'cannot resume from {filename}: its parameter schedule is not '
+            f"the config's ({shown}). mmengine would continue the saved "
+            "schedule and ignore the config's; schedules given in epochs "
+            'are counted in iterations, so another batch size or number of '
+            'training videos changes them too. Resume with the settings of '
+            'the run that saved it, or start a new schedule from its weights '
+            f'with --cfg-options load_from={filename}.')
+
+
+def _resumes_schedule(args: tuple, kwargs: dict) -> bool:
+    """``resume_param_scheduler`` of a ``resume(filename, ...)`` call."""
+    return bool(kwargs.get('resume_param_scheduler',
+                           args[1] if len(args) > 1 else True))
+
+
 def _drop_meta_config(checkpoint, filename: str) -> None:
     from mmengine.logging import print_log
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
@@ -588,6 +656,12 @@ def fix_resume_world_size_check() -> None:
     ``auto_scale_lr``) against the new number of iterations per epoch. We
     record the world size in the checkpoint meta and refuse such a resume.
     Checkpoints without the record (older ones) are not checked.
+
+    Likewise, mmengine restores the saved parameter schedulers over the
+    ones the config builds without a word, so a resume silently ignores a
+    changed ``param_scheduler`` or lr, and a changed batch size or dataset
+    length (schedules in epochs are counted in iterations). A resume whose
+    checkpoint holds another schedule than the config's is refused.
     """
     from mmengine.runner import Runner
 
@@ -601,15 +675,21 @@ def fix_resume_world_size_check() -> None:
 
     def resume(self, filename, *args, **kwargs):
         self._mmvmae_resuming = filename
+        # the schedule the config builds, before the checkpoint's replaces it
+        self._mmvmae_schedule = _schedule_settings(self.param_schedulers) \
+            if _resumes_schedule(args, kwargs) else None
         try:
             return runner_resume(self, filename, *args, **kwargs)
         finally:
-            self._mmvmae_resuming = None
+            self._mmvmae_resuming = self._mmvmae_schedule = None
 
     def load_checkpoint(self, filename, *args, **kwargs):
         checkpoint = runner_load(self, filename, *args, **kwargs)
         if getattr(self, '_mmvmae_resuming', None):
             _refuse_other_world_size(checkpoint, filename, self.world_size)
+            _refuse_other_schedule(self._mmvmae_schedule,
+                                   checkpoint.get('param_schedulers'),
+                                   filename)
         return checkpoint
 
     save_checkpoint._mmvmae_fixed = resume._mmvmae_fixed = True
@@ -648,7 +728,7 @@ def fix_flexible_runner_resume() -> None:
     ``meta['config']`` of the checkpoint as Python (``Config.fromstring``)
     and has the same dead process-count check. Checkpoints record the world
     size; a resume drops ``meta['config']`` and refuses another world size
-    before mmengine reads the meta.
+    (before mmengine reads the meta) or another parameter schedule.
     """
     from mmengine.runner import FlexibleRunner
 
@@ -661,11 +741,17 @@ def fix_flexible_runner_resume() -> None:
 
     def resume(self, filename, *args, **kwargs):
         strategy_resume = self.strategy.resume
+        schedulers = getattr(self.strategy, 'param_schedulers', None)
+        # the strategy loads the saved schedule and drops it from what it
+        # returns: compare the config's, kept now, with the loaded one
+        schedule = _schedule_settings(schedulers) \
+            if _resumes_schedule(args, kwargs) else None
 
         def checked_resume(*resume_args, **resume_kwargs):
             checkpoint = strategy_resume(*resume_args, **resume_kwargs)
             _drop_meta_config(checkpoint, filename)
             _refuse_other_world_size(checkpoint, filename, self.world_size)
+            _refuse_other_schedule(schedule, schedulers, filename)
             return checkpoint
 
         self.strategy.resume = checked_resume

@@ -487,3 +487,20 @@ def test_unknown_argument_without_close_match_lists_the_arguments():
         "__init__() got an unexpected keyword argument 'zzz'"), cfg) == (
         "TubeMasking has no argument 'zzz' (config field pipeline[0].zzz); "
         'it takes input_size, mask_ratio, patch_size, tubelet_size')
+
+
+@pytest.mark.parametrize('script', ['train.py', 'test.py',
+                                    'visualize_reconstruction.py'])
+def test_cfg_options_item_without_a_value_is_a_usage_error(
+        script, monkeypatch, capsys):
+    """``--cfg-options key`` (no ``=value``) is an argparse usage error
+    naming the item, not mmengine's unpacking traceback."""
+    args = {'train.py': [DEMO_CONFIG], 'test.py': [DEMO_CONFIG, 'x.pth'],
+            'visualize_reconstruction.py': ['v.mp4', DEMO_CONFIG, 'x.pth']}
+    stop = exit_in_process(monkeypatch, script, *args[script],
+                           '--cfg-options', 'model.backbone.with_cp=True',
+                           'train_cfg.max_epochs')
+    assert stop.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        "error: --cfg-options takes key=value items, got "
+        "'train_cfg.max_epochs'")

@@ -2,6 +2,8 @@
 built (``prepare_train_cfg``, ``build_runner_for``), and what
 ``tools/test.py`` hands it."""
 import copy
+import runpy
+import sys
 
 import pytest
 import torch
@@ -16,6 +18,7 @@ from .tests_paths import REPO_ROOT
 
 FINETUNE = str(REPO_ROOT / 'configs' / 'finetune' /
                'videomae_vit-tiny_demo-finetune.py')
+TEST_TOOL = str(REPO_ROOT / 'tools' / 'test.py')
 
 
 def _amp_cfg(strategy=None, **wrapper):
@@ -162,3 +165,132 @@ def test_test_tool_loads_the_weights_of_a_config_that_resumes(
     cfg = _test_tool_config(monkeypatch, tmp_path, config)
     assert cfg.load_from == str(tmp_path / 'weights.pth')
     assert not cfg.resume
+
+
+def test_test_tool_flags_and_the_checkpoint_win_over_cfg_options(
+        tmp_path, monkeypatch):
+    """``--cfg-options`` apply first, then the flags (as in
+    ``tools/train.py``): the positional checkpoint is the one tested (and
+    checked to fit), not a ``load_from=`` option, and ``--work-dir`` wins
+    over ``work_dir=``; other options still reach the config."""
+    other = tmp_path / 'other.pth'
+    cfg = _test_tool_config(
+        monkeypatch, tmp_path, FINETUNE, '--cfg-options',
+        f'load_from={other}', f'work_dir={tmp_path / "b"}', 'resume=True',
+        'test_dataloader.batch_size=3')
+    assert cfg.load_from == str(tmp_path / 'weights.pth')
+    assert cfg.work_dir == str(tmp_path / 'w')
+    assert not cfg.resume
+    assert cfg.test_dataloader.batch_size == 3
+
+
+class _Tested(SystemExit):
+    """Stops ``tools/test.py`` where it starts the test, with the runner."""
+
+
+class _StandInRunner:
+    """Built by ``tools/test.py`` in place of mmengine's runner: no model to
+    check the checkpoint against; its logger keeps the messages."""
+
+    def __init__(self, cfg):
+        self.cfg, self.model, self.messages = cfg, None, []
+        self.logger = self
+
+    @classmethod
+    def from_cfg(cls, cfg):
+        return cls(cfg)
+
+    def info(self, message):
+        self.messages.append(message)
+
+    warning = info
+
+    def log(self, level, message):
+        self.messages.append(message)
+
+    def test(self):
+        raise _Tested(self)
+
+
+def _test_tool_run(monkeypatch, tmp_path, *args) -> SystemExit:
+    monkeypatch.setattr(runner_setup, 'Runner', _StandInRunner)
+    checkpoint = tmp_path / 'weights.pth'
+    torch.save(dict(state_dict={}), checkpoint)
+    return exit_in_process(
+        monkeypatch, 'test.py', FINETUNE, str(checkpoint), '--work-dir',
+        str(tmp_path / 'w'), *args, '--cfg-options',
+        f'test_dataloader.dataset.data_root={REPO_ROOT / "data" / "demo"}')
+
+
+def test_test_tool_refuses_a_dump_path_it_cannot_write(tmp_path, monkeypatch):
+    """A ``--dump`` path that is a folder, or below a file, is a one-line
+    error before the runner is built (mmengine's DumpResults would fail
+    with a traceback after the whole test)."""
+    folder = tmp_path / 'out.pkl'
+    folder.mkdir()
+    stop = _test_tool_run(monkeypatch, tmp_path, '--dump', str(folder))
+    assert str(stop.code) == (f'error: --dump {folder} is a folder; give a '
+                              'file path ending with .pkl or .pickle')
+    file = tmp_path / 'results'
+    file.write_text('')
+    for below in (file / 'out.pkl', file / 'a' / 'b' / 'out.pkl'):
+        stop = _test_tool_run(monkeypatch, tmp_path, '--dump', str(below))
+        assert str(stop.code) == (f'error: --dump {below}: {file} is a '
+                                  'file, not a folder')
+    assert file.read_text() == ''
+
+
+def test_test_tool_replaces_an_existing_dump_file(tmp_path, monkeypatch):
+    """An existing ``--dump`` file is replaced (as mmaction2 does), with a
+    line in the log saying so; a missing folder is left to DumpResults,
+    which creates it."""
+    existing = tmp_path / 'out.pkl'
+    existing.write_text('earlier')
+    stop = _test_tool_run(monkeypatch, tmp_path, '--dump', str(existing))
+    assert isinstance(stop, _Tested), stop
+    assert stop.code.messages[-1] == (f'--dump: {existing} exists; this run '
+                                      'replaces it')
+    assert stop.code.cfg.test_evaluator[-1].out_file_path == str(existing)
+    new = tmp_path / 'new' / 'sub' / 'out.pkl'
+    stop = _test_tool_run(monkeypatch, tmp_path, '--dump', str(new))
+    assert isinstance(stop, _Tested), stop
+    assert not any('--dump' in line for line in stop.code.messages)
+    assert not new.parent.parent.exists()
+
+
+@pytest.mark.parametrize('fits', [False, True], ids=['refused', 'tested'])
+def test_test_run_keeps_the_training_config_dump(tmp_path, monkeypatch,
+                                                 fits):
+    """mmengine's runner dumps its config to ``<work dir>/<config name>``;
+    tools/test.py's default work dir is the training run's, whose dump a
+    test run must not replace (also when the checkpoint is refused after
+    the runner is built): a test run's dump is in its ``<timestamp>/``."""
+    from mmvmae.registry import MODELS
+    config = tmp_path / 'x.py'
+    config.write_text(f'_base_ = [{FINETUNE!r}]\n')
+    work = tmp_path / 'w'
+    work.mkdir()
+    (work / 'x.py').write_text('# the training run\n')
+    state = MODELS.build(Config.fromfile(str(config)).model).state_dict()
+    if not fits:
+        state['cls_head.fc_cls.bias'] = torch.zeros(7)
+    checkpoint = tmp_path / 'weights.pth'
+    torch.save(dict(state_dict=state), checkpoint)
+    args = [str(config), str(checkpoint), '--work-dir', str(work),
+            '--cfg-options', 'test_dataloader.num_workers=0',
+            'test_dataloader.dataset.data_root='
+            f'{REPO_ROOT / "data" / "demo"}']
+    if fits:
+        monkeypatch.setattr(sys, 'argv', [TEST_TOOL, *args])
+        runpy.run_path(TEST_TOOL, run_name='__main__')
+    else:
+        stop = exit_in_process(monkeypatch, 'test.py', *args)
+        assert str(stop.code).startswith(f'error: {checkpoint}'), stop.code
+    assert (work / 'x.py').read_text() == '# the training run\n'
+    runs = [path for path in work.iterdir() if path.is_dir()]
+    assert len(runs) == 1
+    dumped = Config.fromfile(str(runs[0] / 'x.py'))
+    assert dumped.load_from == str(checkpoint)
+    from mmengine.runner import FlexibleRunner, Runner
+    for runner_type in (Runner, FlexibleRunner):  # mmengine's, once built
+        assert runner_type.dump_config.__module__.startswith('mmengine.')

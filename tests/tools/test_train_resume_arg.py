@@ -6,7 +6,7 @@ import importlib.util
 import pytest
 from mmengine.config import Config
 
-from .helpers import REPO_ROOT
+from .helpers import REPO_ROOT, exit_in_process
 
 
 def _train_tool():
@@ -177,3 +177,113 @@ def test_flags_override_the_config():
     common.work_dir = None
     assert merge_common_args(Config(dict(work_dir='a')),
                              common).work_dir == 'a'
+
+
+def _earlier_run(work_dir):
+    """A work dir as a finished run leaves it: checkpoints, the pointer to
+    the latest one and a log folder."""
+    work_dir.mkdir()
+    for epoch in (1, 2):
+        (work_dir / f'epoch_{epoch}.pth').write_bytes(bytes([epoch]) * 8)
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_2.pth'))
+    (work_dir / '20261203_101010').mkdir()
+    return Config(dict(work_dir=str(work_dir), launcher='none'))
+
+
+def test_overwrite_sets_the_earlier_run_aside(tmp_path, monkeypatch, capsys):
+    """``--overwrite`` moves the earlier run's checkpoints and its
+    ``last_checkpoint`` into ``earlier_run_<time>/``: the new run can
+    neither mix with them nor resume them, and nothing is deleted."""
+    tool = _train_tool()
+    work_dir = tmp_path / 'run'
+    cfg = _earlier_run(work_dir)
+    tool.set_aside_earlier_run(cfg)
+    aside, = work_dir.glob('earlier_run_*')
+    assert sorted(p.name for p in aside.iterdir()) == [
+        'epoch_1.pth', 'epoch_2.pth', 'last_checkpoint']
+    assert (aside / 'epoch_2.pth').read_bytes() == b'\x02' * 8
+    assert sorted(p.name for p in work_dir.iterdir()) == [
+        '20261203_101010', aside.name]  # the logs stay
+    assert f'moved the earlier run\'s epoch_1.pth, epoch_2.pth, ' \
+        f'last_checkpoint to {aside}' in capsys.readouterr().out
+    # a second start over within the same second gets a folder of its own
+    (work_dir / 'epoch_1.pth').write_bytes(b'new')
+    monkeypatch.setattr(tool.time, 'strftime', lambda _: aside.name)
+    tool.set_aside_earlier_run(cfg)
+    assert (work_dir / f'{aside.name}_1' / 'epoch_1.pth').read_bytes() == \
+        b'new'
+    assert (aside / 'epoch_1.pth').read_bytes() == b'\x01' * 8
+
+
+def test_overwrite_moves_nothing_on_other_ranks_or_when_continuing(
+        tmp_path, monkeypatch):
+    """Only rank 0 moves the files (every process runs the tool), and a
+    resume from a checkpoint of the work dir continues its run."""
+    tool = _train_tool()
+    work_dir = tmp_path / 'run'
+    cfg = _earlier_run(work_dir)
+    before = sorted(p.name for p in work_dir.iterdir())
+    monkeypatch.setenv('RANK', '1')
+    tool.set_aside_earlier_run(Config(dict(cfg, launcher='pytorch')))
+    monkeypatch.setenv('RANK', '0')
+    tool.set_aside_earlier_run(Config(dict(
+        cfg, resume=True, load_from=str(work_dir / 'epoch_1.pth'))))
+    assert sorted(p.name for p in work_dir.iterdir()) == before
+    tool.set_aside_earlier_run(Config(dict(cfg, launcher='pytorch')))
+    assert not (work_dir / 'epoch_1.pth').exists()
+
+
+def test_overwrite_through_the_tool_waits_for_the_checks(tmp_path,
+                                                        monkeypatch):
+    """``train.py --overwrite`` sets the earlier run aside once its checks
+    passed, before the runner is built; a command the checks refuse (here:
+    --amp without a GPU) leaves the earlier run as it was."""
+    from mmvmae.engine import runner_setup
+
+    class StopAtBuild:
+        @classmethod
+        def from_cfg(cls, cfg):
+            raise SystemExit('runner built')
+
+    monkeypatch.setattr(runner_setup, 'Runner', StopAtBuild)
+    work_dir = tmp_path / 'run'
+    _earlier_run(work_dir)
+    before = sorted(p.name for p in work_dir.iterdir())
+    config = str(REPO_ROOT / 'configs/pretrain/'
+                 'videomae_vit-tiny_demo-pretrain.py')
+    args = ('train.py', config, '--work-dir', str(work_dir), '--overwrite')
+    assert 'needs a GPU' in str(exit_in_process(monkeypatch, *args, '--amp'))
+    assert sorted(p.name for p in work_dir.iterdir()) == before
+    assert str(exit_in_process(monkeypatch, *args)) == 'runner built'
+    aside, = work_dir.glob('earlier_run_*')
+    assert (aside / 'epoch_2.pth').is_file()
+    assert not (work_dir / 'last_checkpoint').exists()
+
+
+def test_resume_without_last_checkpoint_names_the_checkpoints(tmp_path):
+    """``--resume`` in a work dir with checkpoints but no
+    ``last_checkpoint`` says so and names the latest one to resume."""
+    import os
+    tool = _train_tool()
+    work_dir = tmp_path / 'run'
+    cfg = _earlier_run(work_dir)
+    (work_dir / 'last_checkpoint').unlink()
+    os.utime(work_dir / 'epoch_1.pth', (1, 1))  # epoch_2.pth is the latest
+    with pytest.raises(SystemExit) as stop:
+        tool.refuse_to_overwrite(Config(dict(cfg, resume=True,
+                                             load_from=None)))
+    assert str(stop.value) == (
+        f'error: --resume: work dir {work_dir} has no last_checkpoint to '
+        'continue from, but holds checkpoints (epoch_1.pth, epoch_2.pth); '
+        f'name the one to resume: --resume {work_dir / "epoch_2.pth"}, or '
+        'start over there with --overwrite')
+
+
+def test_load_from_a_work_dir_with_resume(tmp_path):
+    """``--cfg-options resume=True load_from=WORK_DIR`` resumes from the
+    work dir's latest checkpoint, as ``--resume WORK_DIR`` does."""
+    tool = _train_tool()
+    cfg = _earlier_run(tmp_path / 'run')
+    cfg = Config(dict(cfg, resume=True, load_from=str(tmp_path / 'run')))
+    tool.resolve_load_from(cfg)
+    assert cfg.load_from == str(tmp_path / 'run' / 'epoch_2.pth')
