@@ -4,8 +4,9 @@ Hugging Face and mmvmae.
     python tools/convert_checkpoint.py SRC DST [--from auto] [--to mmvmae]
 
 SRC: a .pth/.pt/.bin/.safetensors file or a Hugging Face model directory.
-DST: a .pth file (``--to mmvmae``) or a directory (``--to hf``); never SRC,
-an existing one only with ``--overwrite``; missing folders are created.
+DST: a .pth file (``--to mmvmae``) or a directory (``--to hf``), not named
+for the other (e.g. ``.safetensors`` for ``--to mmvmae``); never SRC, an
+existing one only with ``--overwrite``; missing folders are created.
 See docs/checkpoint_conversion.md.
 """
 import argparse

@@ -13,7 +13,8 @@ records what makes the features (config, checkpoint, options); a run with
 other ones into the same DIR is refused. A DIR of an older version (.npy
 files, no such record) is resumed with a warning and gets the record.
 Unreadable videos are reported and listed in ``DIR/failed.txt``; the exit
-status is then 1.
+status is then 1. A run that leaves no failure removes an earlier
+``failed.txt``.
 
 A run stopped by SIGTERM, SIGHUP or Ctrl-C (SIGINT) cleans up and dies of
 that signal (exit status 128 + its number); a re-run continues. A run that
@@ -116,10 +117,9 @@ def run_manifest(args: argparse.Namespace):
     checkpoint (size and a hash of its first and last MiB: a zip checkpoint
     ends with every entry's CRC) and the options; and the loaded config
     (for the model, so it is read once)."""
-    from mmengine.config import Config
-
+    from mmvmae.utils.config_check import read_config
     from mmvmae.models.utils.pretrained_loader import resolve_checkpoint
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     checkpoint = resolve_checkpoint(args.checkpoint)
     size, digest = None, checkpoint  # a URL: its name
     if '://' not in checkpoint:
@@ -253,9 +253,22 @@ def record_crashed(out_dir: str, video: str) -> None:
                  osp.join(out_dir, CRASHED))
 
 
+def check_out_dir(out_dir: str) -> None:
+    """Exit if ``out_dir`` cannot be a folder: it, or the nearest existing
+    folder above it, is a file."""
+    existing = osp.abspath(out_dir)
+    while not osp.exists(existing):
+        existing = osp.dirname(existing)
+    if not osp.isdir(existing):
+        sys.exit(f'error: --out-dir {out_dir}: {existing} is a file, not a '
+                 'folder')
+
+
 def main() -> None:
-    from mmvmae.utils.batch_jobs import exit_on_failures, outputs_or_exit
+    from mmvmae.utils.batch_jobs import (clear_failures, exit_on_failures,
+                                         outputs_or_exit)
     args = parse_args()
+    check_out_dir(args.out_dir)
     try:
         videos = list_videos(args.input, args.data_root)
     except (FileNotFoundError, ValueError) as err:
@@ -282,6 +295,7 @@ def main() -> None:
           f'{len(todo)} to extract into {args.out_dir}', flush=True)
     if not todo:
         save_manifest(args.out_dir, manifest)
+        clear_failures(args.out_dir)  # an earlier run's, stale now
         return
     from mmengine.utils import ProgressBar
 

@@ -1,6 +1,6 @@
 """Build a model from a config and load a checkpoint into it."""
 from pathlib import Path
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 import torch
 from mmengine.config import Config
@@ -10,6 +10,7 @@ from torch import nn
 
 from mmvmae.models.utils.pretrained_loader import (resolve_checkpoint,
                                                    unwrap_state_dict)
+from mmvmae.utils.config_check import read_config
 
 
 def default_device() -> str:
@@ -17,18 +18,42 @@ def default_device() -> str:
     return 'cuda:0' if torch.cuda.is_available() else 'cpu'
 
 
+def _available_devices() -> List[str]:
+    """The devices :func:`check_device` accepts on this machine."""
+    devices = ['cpu']
+    for backend in ('cuda', 'xpu'):  # numbered: 'cuda', 'cuda:0', ...
+        module = getattr(torch, backend, None)
+        if module is not None and module.is_available():
+            count = module.device_count()
+            devices += [backend] + [f'{backend}:{i}' for i in range(count)]
+    if torch.backends.mps.is_available():
+        devices.append('mps')
+    return devices
+
+
 def check_device(device: Union[str, torch.device]) -> torch.device:
-    """``device`` as a ``torch.device``; ``ValueError`` if it is not one or
-    names an accelerator this machine does not have."""
+    """``device`` as a ``torch.device``; ``ValueError`` naming the accepted
+    ones if it is not a device this machine has: 'cpu', 'cuda' or
+    'cuda:N' (N below the GPU count), 'mps' or 'xpu' where torch reports
+    them available; never 'meta' (no data) or another backend."""
+    accepted = _available_devices()
+    hint = f'use one of {", ".join(map(repr, accepted))}'
     try:
-        device = torch.device(device)
+        parsed = torch.device(device)
     except (RuntimeError, TypeError) as error:
-        raise ValueError(f'device {device!r} is not a device: '
-                         f'{str(error).splitlines()[0]}') from None
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        raise ValueError(f"device '{device}': CUDA is not available on this "
-                         "machine; use 'cpu'")
-    return device
+        raise ValueError(f'device {device!r} is not a device '
+                         f'({str(error).splitlines()[0]}); {hint}') from None
+    if parsed.type == 'cpu' or str(parsed) in accepted or (
+            parsed.type == 'mps' and parsed.index == 0 and 'mps' in accepted):
+        return parsed
+    if parsed.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f"device '{parsed}': CUDA is not available on this "
+                         f'machine; {hint}')
+    if parsed.type == 'cuda':
+        count = torch.cuda.device_count()
+        raise ValueError(f"device '{parsed}': this machine has {count} GPU"
+                         f'{"s" if count != 1 else ""}; {hint}')
+    raise ValueError(f"device '{parsed}' is not available here; {hint}")
 
 
 def load_model_weights(model: nn.Module, checkpoint: str) -> str:
@@ -72,7 +97,7 @@ def init_model(config: Union[str, Path, Config],
     from mmvmae.registry import MODELS
 
     if isinstance(config, (str, Path)):
-        config = Config.fromfile(str(config))
+        config = read_config(config)
     elif not isinstance(config, Config):
         raise TypeError('config must be a file path or an mmengine Config, '
                         f'got {type(config).__name__}')

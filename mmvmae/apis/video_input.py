@@ -7,6 +7,7 @@ A file goes through the pipeline's own reader; an array of frames replaces
 the reader steps with mmaction2's ``ArrayDecode``.
 """
 import copy
+import os
 import os.path as osp
 from typing import List, Sequence, Tuple, Union
 
@@ -15,7 +16,8 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
-VideoInput = Union[str, np.ndarray, Sequence[np.ndarray]]
+VideoInput = Union[str, bytes, os.PathLike, np.ndarray,
+                   Sequence[np.ndarray]]
 
 _INIT_STEPS = ('DecordInit', 'OpenCVInit', 'PyAVInit', 'PIMSInit')
 _DECODE_STEPS = ('DecordDecode', 'OpenCVDecode', 'PyAVDecode', 'PIMSDecode')
@@ -70,6 +72,14 @@ def check_frames(
                          '(T, H, W, 3) uint8 RGB frames; got '
                          f'{type(frames).__name__}'
                          + (' of paths' if frames is not None else ''))
+    if isinstance(frames, (list, tuple)):  # numpy: "inhomogeneous shape"
+        shapes = [np.shape(frame) for frame in frames]
+        for index, shape in enumerate(shapes):
+            if shape != shapes[0]:
+                raise ValueError(
+                    'video: an array of frames must have shape (T, H, W, 3) '
+                    f'with T >= 1 (RGB), got frame {index} of shape {shape} '
+                    f'after frame 0 of shape {shapes[0]}')
     array = np.asarray(frames)
     if array.ndim != 4 or array.shape[-1] != 3 or array.shape[0] < 1:
         raise ValueError('video: an array of frames must have shape (T, H, '
@@ -172,7 +182,7 @@ def prepare_inputs(cfg: Config, video: VideoInput,
                          'inference pipeline')
     init_default_scope(cfg.get('default_scope', 'mmvmae'))
     if isinstance(video, (str, bytes)) or hasattr(video, '__fspath__'):
-        path = osp.expanduser(str(video))
+        path = osp.expanduser(os.fsdecode(video))  # bytes, as os does
         data = dict(filename=path, label=-1, start_index=0, modality='RGB')
         if any(s.get('type') == 'DecordInit' for s in pipeline):
             reader = open_video(path)  # replaces DecordInit: clearer errors

@@ -37,6 +37,25 @@ def _source_files(src: str) -> List[str]:
                     if osp.isfile(p)]
 
 
+def _check_suffix(dst: str, dst_format: str) -> None:
+    """Refuse a ``dst`` named for the other output: ``--to mmvmae`` writes
+    a torch pickle (``.pth``), never safetensors or JSON; ``--to hf`` a
+    folder, never a file name with a weights or JSON suffix (read back as
+    such, the name would lie about the contents)."""
+    suffix = osp.splitext(dst.rstrip('/' + osp.sep))[1].lower()
+    if dst_format == 'mmvmae' and suffix in ('.safetensors', '.json'):
+        raise ConversionError(
+            f'{dst}: --to mmvmae writes a torch checkpoint (.pth), not '
+            f'{suffix}; name it .pth, or pass --to hf and a folder for '
+            f'Hugging Face files ({" and ".join(HF_FILES)} in it)')
+    if dst_format == 'hf' and suffix in ('.pth', '.pt', '.bin', '.ckpt',
+                                         '.safetensors', '.json'):
+        raise ConversionError(
+            f'{dst}: --to hf writes a folder ({" and ".join(HF_FILES)} in '
+            f'it), not a {suffix} file; give a folder name, or pass '
+            '--to mmvmae for a .pth file')
+
+
 def check_destination(src: str, dst: str, dst_format: str,
                       overwrite: bool = False) -> None:
     """Refuse, before any work, a ``dst`` that cannot or must not be
@@ -65,6 +84,7 @@ def check_destination(src: str, dst: str, dst_format: str,
         raise ConversionError(
             f'{dst} is a non-empty directory; pass --overwrite to replace its '
             f'{" and ".join(HF_FILES)}')
+    _check_suffix(dst, dst_format)
     folder = osp.dirname(osp.abspath(dst))
     if dst_format == 'hf' and osp.isdir(dst):
         folder = osp.abspath(dst)

@@ -18,18 +18,21 @@ from mmvmae.engine.optimizers.finite_loss_optim_wrapper import \
 from mmvmae.utils.config_check import (CheckpointError, ConfigError,
                                        check_blending_classes,
                                        check_checkpoint_fits,
-                                       load_checkpoint_safely)
+                                       load_checkpoint_safely, read_config)
 from mmvmae.utils.malloc import keep_freed_memory
 from mmvmae.utils.upstream_fixes import (fix_compile_data_preprocessor,
                                          fix_compile_numpy_fields)
 
 
 def load_config(path: str) -> Config:
-    """The config file of a tool's command line; a missing file is a
-    one-line error."""
+    """The config file of a tool's command line; a missing file, or one
+    that does not load (a syntax error), is a one-line error."""
     if not osp.isfile(path):
         raise SystemExit(f'error: no config file at {path}')
-    return Config.fromfile(path)
+    try:
+        return read_config(path)
+    except (FileNotFoundError, ValueError) as error:  # e.g. a _base_ file
+        raise SystemExit(f'error: {error}') from None
 
 
 # the variable each launcher sets to a process's rank

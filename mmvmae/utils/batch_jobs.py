@@ -24,6 +24,15 @@ def is_inside(path: str, folder: str) -> bool:
         osp.realpath(folder) + osp.sep)
 
 
+def same_file(path: str, other: str) -> bool:
+    """``path`` and ``other`` are one file: the same path once links are
+    resolved, or (both existing) hard links of one file."""
+    if osp.realpath(path) == osp.realpath(other):
+        return True
+    return osp.exists(path) and osp.exists(other) and \
+        osp.samefile(path, other)
+
+
 def outputs_or_exit(inputs: Sequence[str], output_of: Callable[[str], str],
                     what: str, hint: str,
                     inside: Optional[str] = None) -> Dict[str, str]:

@@ -10,7 +10,8 @@
   classes is not silently dropped when testing a 101-class model, and a
   pretraining or Hugging Face checkpoint is not tested with random layers).
 * :class:`CfgOptionsAction`: ``--cfg-options`` with a usage error for an
-  item without ``=``.
+  item without ``=``; :func:`read_config`: a config file that does not
+  load (a syntax error) is a one-line error.
 """
 import argparse
 import contextlib
@@ -21,10 +22,12 @@ import os.path as osp
 import pickle
 import re
 import traceback
-from typing import Any, Dict, Iterator, List, Optional
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Union
 
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 from torch import nn
+
 
 class CfgOptionsAction(DictAction):
     """mmengine's ``DictAction`` (``key=value`` items), with a usage error
@@ -37,6 +40,25 @@ class CfgOptionsAction(DictAction):
             parser.error(f'{option_string} takes key=value items, got '
                          f'{bad[0]!r}')
         super().__call__(parser, namespace, values, option_string)
+
+
+def read_config(path: Union[str, Path]) -> Config:
+    """The config file at ``path``; ``FileNotFoundError`` if there is none,
+    ``ValueError`` (one line) if it does not load: a Python syntax error,
+    or an error while it runs (an undefined name, a failing import)."""
+    path = str(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config: no file at {path}')
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as error:
+        raise ValueError(f'config {path}: syntax error in line '
+                         f'{error.lineno}: {error.msg}') from None
+    except FileNotFoundError:  # a missing _base_ file: names it
+        raise
+    except Exception as error:  # it runs as Python: anything can fail
+        raise ValueError(f'config {path}: cannot load it ('
+                         f'{type(error).__name__}: {error})') from None
 
 
 class ConfigError(ValueError):

@@ -1,6 +1,7 @@
 """mmvmae.apis on tiny models: checked against mmaction2's own inference,
 manual view averaging, a manual encoder pass and the reconstruction
 formula of the normalised-pixel target."""
+import os
 import runpy
 import sys
 
@@ -75,6 +76,45 @@ def test_init_model_names_a_bad_device(tmp_path):
             init_model(str(config), str(ckpt), device='cuda:0')
 
 
+def test_check_device_accepts_only_devices_this_machine_has(monkeypatch):
+    """'meta' (no data: "Cannot copy out of meta tensor"), 'mps' on a torch
+    without it, or 'cuda:5' on a 1-GPU machine were accepted."""
+    from mmvmae.apis.model_init import check_device
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 1)
+    monkeypatch.setattr(torch.backends.mps, 'is_available', lambda: False)
+    for device in ('cpu', 'cuda', 'cuda:0', torch.device('cuda:0')):
+        assert check_device(device) == torch.device(device)
+    accepted = "use one of 'cpu', 'cuda', 'cuda:0'"
+    with pytest.raises(ValueError, match=f"'cuda:5': this machine has 1 GPU; "
+                       f'{accepted}$'):
+        check_device('cuda:5')
+    for device in ('meta', 'mps', 'privateuseone'):
+        with pytest.raises(ValueError, match=f"'{device}' is not available "
+                           f'here; {accepted}$'):
+            check_device(device)
+    with pytest.raises(ValueError, match="'cuda:x' is not a device.*"
+                       + accepted):
+        check_device('cuda:x')
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(ValueError, match="CUDA is not available on this "
+                       "machine; use one of 'cpu'$"):
+        check_device('cuda:0')
+
+
+def test_init_model_names_a_config_that_does_not_load(tmp_path):
+    (tmp_path / 'syntax.py').write_text('x = (\n')
+    with pytest.raises(ValueError, match=r'^config .*syntax\.py: syntax '
+                       "error in line 1: '\\(' was never closed$"):
+        init_model(str(tmp_path / 'syntax.py'), device='cpu')
+    (tmp_path / 'name.py').write_text('model = undefined_name\n')
+    with pytest.raises(ValueError, match=r"name\.py: cannot load it "
+                       r"\(NameError: name 'undefined_name' is not"):
+        init_model(str(tmp_path / 'name.py'), device='cpu')
+    with pytest.raises(FileNotFoundError, match='config: no file at'):
+        init_model(str(tmp_path / 'none.py'), device='cpu')
+
+
 def test_recognizer_matches_mmaction2_inference(recognizer, video):
     ours = inference_recognizer(recognizer, str(video)).pred_score
     pipeline = Compose(recognizer.cfg.test_dataloader.dataset.pipeline)
@@ -134,6 +174,9 @@ def test_short_video_and_odd_sizes_work(recognizer, tmp_path):
     assert len(decord.VideoReader(str(short))) == 3  # < 8 x 2 span
     score = inference_recognizer(recognizer, str(short)).pred_score
     assert score.shape == (4,) and torch.isclose(score.sum(), torch.tensor(1.))
+    # a bytes path is a path, as for os.open (it read "no file at b'...'")
+    as_bytes = inference_recognizer(recognizer, os.fsencode(short))
+    torch.testing.assert_close(as_bytes.pred_score, score)
     tall = rng.integers(0, 256, (5, 90, 40, 3), dtype=np.uint8)
     assert inference_recognizer(recognizer, tall).pred_score.shape == (4,)
 
@@ -297,6 +340,14 @@ def test_clear_errors(recognizer, pretrainer, tmp_path):
         inference_recognizer(recognizer, [str(tmp_path / 'a.mp4')] * 2)
     with pytest.raises(ValueError, match='one video per call.*got NoneType$'):
         inference_recognizer(recognizer, None)
+    # frames of several sizes: the API's message, not numpy's
+    # "inhomogeneous shape"
+    frames = [np.zeros((8, 8, 3), np.uint8)] * 2 + [np.zeros((8, 9, 3),
+                                                             np.uint8)]
+    with pytest.raises(ValueError, match=r'shape \(T, H, W, 3\) .* got '
+                       r'frame 2 of shape \(8, 9, 3\) after frame 0 of '
+                       r'shape \(8, 8, 3\)$'):
+        inference_recognizer(recognizer, frames)
     with pytest.raises(TypeError, match='pretraining model'):
         reconstruct(recognizer, np.zeros((8, 64, 64, 3), np.uint8))
     with pytest.raises(TypeError, match='needs a recognizer'):

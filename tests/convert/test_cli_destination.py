@@ -117,3 +117,21 @@ def test_failed_write_leaves_dst_intact(tmp_path, src, tool_main, capsys,
     assert dst.read_bytes() == b'old'
     assert sorted(p.name for p in tmp_path.iterdir()) == ['ft.pth',
                                                           'out.pth']
+
+
+@pytest.mark.parametrize('to,dst,message', [
+    ('mmvmae', 'o.safetensors', '--to mmvmae writes a torch checkpoint '
+     '(.pth), not .safetensors; name it .pth, or pass --to hf'),
+    ('mmvmae', 'o.json', 'not .json'),
+    ('hf', 'o.pth', '--to hf writes a folder (config.json and '
+     'model.safetensors in it), not a .pth file'),
+    ('hf', 'o.safetensors', 'not a .safetensors file; give a folder name'),
+])
+def test_dst_named_for_the_other_format_is_refused(tmp_path, src, tool_main,
+                                                   capsys, to, dst, message):
+    """A .safetensors DST of --to mmvmae was a torch pickle the tool could
+    not read back ("header too large")."""
+    assert tool_main([str(src), str(tmp_path / dst), '--to', to] +
+                     HEADS) == 1
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['ft.pth']

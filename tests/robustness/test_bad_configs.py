@@ -504,3 +504,19 @@ def test_cfg_options_item_without_a_value_is_a_usage_error(
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
         "error: --cfg-options takes key=value items, got "
         "'train_cfg.max_epochs'")
+
+
+@pytest.mark.parametrize('script', ['train.py', 'test.py'])
+def test_config_that_does_not_load_is_one_line(script, tmp_path,
+                                               monkeypatch):
+    """A config with a Python syntax error, or one that fails as it runs,
+    is an ``error: config ...`` line naming the file, not a traceback."""
+    extra = ['x.pth'] if script == 'test.py' else []
+    broken = tmp_path / 'broken.py'
+    broken.write_text('model = dict(\n')
+    assert exit_message(monkeypatch, script, str(broken), *extra).startswith(
+        f'error: config {broken}: syntax error in line 1')
+    broken.write_text('model = dict(type=Undefined)\n')
+    assert exit_message(monkeypatch, script, str(broken), *extra) == (
+        f'error: config {broken}: cannot load it (NameError: name '
+        "'Undefined' is not defined)")

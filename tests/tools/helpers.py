@@ -1,8 +1,10 @@
 """Run the real command-line tools, as a user would."""
+import importlib.util
 import json
 import os
 import shutil
 from pathlib import Path
+from types import ModuleType
 from typing import Dict, List, Optional
 
 import pytest
@@ -10,8 +12,18 @@ import pytest
 from tool_process import (REPO_ROOT, exit_in_process, run_python, succeeded,
                           tool_env)
 
-__all__ = ['REPO_ROOT', 'exit_in_process', 'ffmpeg_env', 'run_tool',
-           'scalar_logs']
+__all__ = ['REPO_ROOT', 'exit_in_process', 'ffmpeg_env', 'load_tool',
+           'run_tool', 'scalar_logs']
+
+
+def load_tool(script: str) -> ModuleType:
+    """``tools/<script>`` as a module (its functions, without running
+    ``main``)."""
+    path = REPO_ROOT / 'tools' / script
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_tool(script: str, *args: str, cwd: Path, timeout: int = 600,

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from .helpers import REPO_ROOT, exit_in_process, run_tool
+from .helpers import exit_in_process, load_tool, run_tool
 
 
 def test_model_benchmark_runs_every_variant(tmp_path):
@@ -161,15 +161,11 @@ def test_data_benchmark_needs_a_folder_of_videos(tmp_path, monkeypatch):
 
 def test_data_benchmark_times_ops_and_puts_them_back():
     """``timing_ops`` times every call of an op and restores the ops."""
-    import importlib.util
 
     import numpy as np
 
     from mmvmae.datasets.transforms.rand_augment_cv2 import CV2_OPS
-    spec = importlib.util.spec_from_file_location(
-        'benchmark_data', REPO_ROOT / 'tools/analysis/benchmark_data.py')
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_tool('analysis/benchmark_data.py')
     before = dict(CV2_OPS)
     clip = np.full((2, 4, 4, 3), 10, np.uint8)
     with pytest.raises(RuntimeError), bench.timing_ops({}) as sink:

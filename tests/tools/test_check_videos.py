@@ -146,3 +146,27 @@ def test_full_decodes_every_frame(monkeypatch, tmp_path):
         f'{path}\tRuntimeError: Error decoding frame'
     FakeReader.bad = range(99, 100)  # a truncated end
     assert check_video(str(path)).endswith('Error decoding frame')
+
+
+def test_list_never_overwritten_through_links(tmp_path, monkeypatch):
+    """An --out-dir that is the list's folder through a symlink, or whose
+    cleaned list would be a hard link of the list, is refused (the list kept
+    byte for byte); a binary "list" (a video) is a one-line error naming it."""
+    data = tmp_path / 'data'
+    data.mkdir()
+    listing = data / 'list.txt'
+    listing.write_text('test.mp4 0\nmissing.mp4 1\n')
+    (tmp_path / 'link').symlink_to(data)
+    (tmp_path / 'hard').mkdir()
+    (tmp_path / 'hard' / 'list.txt').hardlink_to(listing)
+    monkeypatch.chdir(tmp_path)
+    for out_dir in ('link', 'hard'):
+        text = str(exit_in_process(monkeypatch, 'data/check_videos.py',
+                                   'data/list.txt', '--out-dir', out_dir))
+        assert text.startswith('error: ') and 'holds the list itself' in \
+            text, out_dir
+    assert listing.read_text() == 'test.mp4 0\nmissing.mp4 1\n'
+    text = str(exit_in_process(monkeypatch, 'data/check_videos.py',
+                               str(SHARED / 'test.avi')))
+    assert text == (f'error: {SHARED / "test.avi"} is not a text file; '
+                    'expected a list of video paths (or a config)')

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from apis.tiny_models import SHARED_VIDEOS, write_video
-from .helpers import REPO_ROOT, ffmpeg_env, run_tool
+from .helpers import exit_in_process, ffmpeg_env, load_tool, run_tool
 
 
 def _lines(path):
@@ -121,6 +121,92 @@ def test_ssv2_ucf101_hmdb51(tmp_path):
                  str(hmdb), '--out-dir', 'lists', cwd=tmp_path)
 
 
+def test_ssv2_mixed_templates_refused(tmp_path):
+    """Some entries with a template, some without: a mixed list, which
+    VideoListDataset refuses later; refused here, naming one of each."""
+    (tmp_path / 'labels.json').write_text(json.dumps({'Holding something':
+                                                      '0'}))
+    (tmp_path / 'mixed.json').write_text(json.dumps([
+        dict(id='7', template='Holding [something]'), dict(id='8'),
+        dict(id='9')]))
+    with pytest.raises(AssertionError, match=r'1 entries have a "template" '
+                       r'\(e.g. id 7\), 2 do not \(e.g. id 8\)'):
+        run_tool('data/build_file_list.py', 'ssv2', '--ann', 'mixed.json',
+                 '--labels', 'labels.json', '--out', 'x.txt', cwd=tmp_path)
+    assert not (tmp_path / 'x.txt').exists()
+
+
+def test_resize_videos_list_into_its_own_folder(tmp_path, monkeypatch):
+    """A list SRC whose DST is the videos' folder, or where an output would
+    be a listed video: refused before anything is written (the sources
+    would count as done); a video as SRC: a one-line error."""
+    folder = tmp_path / 'rl'
+    folder.mkdir()
+    shutil.copy(SHARED_VIDEOS / 'test.mp4', folder / 'test.mp4')
+    (folder / 'list.txt').write_text('test.mp4\n')
+    (tmp_path / 'top.txt').write_text('rl/test.mp4\ntest.mp4\n')
+    monkeypatch.chdir(tmp_path)
+    for args, message in (
+            (('rl/list.txt', 'rl'), 'DST rl is the folder of the listed '
+             'videos'),
+            (('rl/list.txt', 'out', '--src-root', 'rl'), None),
+            (('top.txt', 'rl'), '1 output(s) would be listed videos '
+             '(counted as done, or written over); choose a DST outside '
+             '.:\nrl/test.mp4'),
+            ((str(SHARED_VIDEOS / 'test.avi'), 'out'),
+             'is not a text file; expected a folder of videos or a list')):
+        if message is None:  # the same through --src-root and a link
+            (tmp_path / 'out').symlink_to(folder)
+            message = 'DST out is the folder of the listed videos'
+        text = str(exit_in_process(monkeypatch, 'data/resize_videos.py',
+                                   *args, '--short-side', '100'))
+        assert text.startswith('error: ') and message in text, args
+    assert sorted(p.name for p in folder.iterdir()) == ['list.txt',
+                                                        'test.mp4']
+
+
+def test_resize_videos_truncated_fails(tmp_path):
+    """A truncated video whose header is intact decodes into a valid
+    shorter one without an error: reported as failed, by both backends; a
+    resume with the other backend is refused like other settings."""
+    src = tmp_path / 'src'
+    src.mkdir()
+    data = (SHARED_VIDEOS / 'test.avi').read_bytes()
+    (src / 'half.avi').write_bytes(data[:len(data) // 2])
+    shutil.copy(SHARED_VIDEOS / 'test.avi', src / 'whole.avi')
+    with pytest.raises(AssertionError, match='1 of 2 videos failed'):
+        run_tool('data/resize_videos.py', str(src), str(tmp_path / 'cv'),
+                 '--short-side', '32', '--backend', 'opencv', cwd=tmp_path)
+    assert (tmp_path / 'cv' / 'failed.txt').read_text() == (
+        f'{src / "half.avi"}\tRuntimeError: 77 of the 164 frames its header '
+        'counts could be decoded (a truncated file?)\n')
+    assert not (tmp_path / 'cv' / 'half.mp4').exists()
+    assert (tmp_path / 'cv' / 'whole.mp4').is_file()
+    env = ffmpeg_env(tmp_path / 'bin')
+    with pytest.raises(AssertionError, match='holds videos resized with'):
+        run_tool('data/resize_videos.py', str(src), str(tmp_path / 'cv'),
+                 '--short-side', '32', '--backend', 'ffmpeg', cwd=tmp_path,
+                 env=env)
+    # the user's case: an mp4 with its index first (+faststart), cut
+    import subprocess
+    subprocess.run(['ffmpeg', '-loglevel', 'error', '-i',
+                    str(SHARED_VIDEOS / 'test.mp4'), '-c', 'copy',
+                    '-movflags', '+faststart', str(tmp_path / 'fs.mp4')],
+                   env=env, check=True)
+    data = (tmp_path / 'fs.mp4').read_bytes()
+    (src / 'half_fs.mp4').write_bytes(data[:len(data) // 2])
+    with pytest.raises(AssertionError, match='2 of 3 videos failed'):
+        run_tool('data/resize_videos.py', str(src), str(tmp_path / 'ff'),
+                 '--short-side', '32', '--backend', 'ffmpeg', cwd=tmp_path,
+                 env=env)
+    failed = (tmp_path / 'ff' / 'failed.txt').read_text().splitlines()
+    assert [line.split('\t')[0] for line in failed] == [
+        str(src / 'half.avi'), str(src / 'half_fs.mp4')]
+    assert all('(a truncated file?)' in line for line in failed)
+    assert sorted(p.name for p in (tmp_path / 'ff').glob('*.mp4')) == [
+        'whole.mp4']
+
+
 def test_resize_videos_parallel_resumable(tmp_path):
     src = tmp_path / 'src'
     (src / 'a').mkdir(parents=True)
@@ -213,6 +299,7 @@ def test_extract_ava_frames(tmp_path):
     again = run_tool('data/extract_ava_frames.py', str(videos), str(out),
                      cwd=tmp_path).stdout
     assert '1 already done; extracting 0' in again
+    assert not (out / 'failed.txt').exists()  # nothing fails any more
     # a window the video does not cover fails (a truncated download)
     with pytest.raises(AssertionError, match='the video ends at second 3: '
                        '15 of 30 frames'):
@@ -229,17 +316,12 @@ def test_extract_ava_frames(tmp_path):
     assert not (tmp_path / 'clash').exists()
 
 
-def test_extract_ava_frames_ffmpeg_writing_nothing_fails(tmp_path,
-                                                       monkeypatch):
+def test_extract_ava_frames_ffmpeg_writing_nothing_fails(
+        tmp_path, monkeypatch):
     """ffmpeg exits 0 without a frame when the video ends before --start:
     that video must fail, not be marked done with an empty folder."""
-    import importlib.util
     import os
-    spec = importlib.util.spec_from_file_location(
-        'extract_ava_frames', REPO_ROOT / 'tools' / 'data' /
-        'extract_ava_frames.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('data/extract_ava_frames.py')
     bin_dir = tmp_path / 'bin'
     bin_dir.mkdir()
     (bin_dir / 'ffmpeg').write_text('#!/bin/sh\nexit 0\n')

@@ -14,7 +14,7 @@ from apis.tiny_models import (SHARED_VIDEOS, save_tiny, tiny_pretrain_cfg,
                               tiny_recognizer_cfg, write_video)
 from tool_process import run_python
 
-from .helpers import REPO_ROOT, run_tool
+from .helpers import REPO_ROOT, exit_in_process, load_tool, run_tool
 
 
 @pytest.fixture(scope='module')
@@ -60,6 +60,7 @@ def test_folder_resume_and_failures(setup):
                      '--out-dir', str(out), cwd=folder).stdout
     assert 'already done, 0 to extract' in again
     assert saved.stat().st_mtime_ns == stamp  # not recomputed
+    assert not (out / 'failed.txt').exists()  # it named the deleted video
     assert not list(out.rglob('*.tmp*'))
 
 
@@ -283,11 +284,7 @@ def test_out_dir_of_another_checkpoint_or_options_is_refused(setup):
 def test_input_may_be_one_video(tmp_path):
     """One video is a list of one (it was read as a list file: a utf-8
     decoding error)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'extract_features', REPO_ROOT / 'tools' / 'extract_features.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('extract_features.py')
     video = tmp_path / 'clip.MP4'
     video.write_bytes(b'\x93 not text')
     assert tool.list_videos(str(video)) == [(str(video), 'clip.MP4')]
@@ -327,3 +324,26 @@ def test_averaged_test_views_and_cfg_options_in_the_record(setup):
         run_tool('extract_features.py', *args, '--out-dir',
                  str(per_view_dir), '--cfg-options',
                  'model.backbone.drop_path_rate=0.5', cwd=folder)
+
+
+def test_out_dir_file_and_broken_config_are_one_line_errors(
+        setup, monkeypatch, tmp_path):
+    """Refused before the model is built (an --out-dir that is a file was a
+    FileExistsError traceback once the model was built; a config with a
+    syntax error, a SyntaxError traceback)."""
+    _, videos, config, ckpt = setup
+    taken = tmp_path / 'taken'
+    taken.write_text('mine')
+    for out_dir in (taken, taken / 'below'):
+        assert str(exit_in_process(
+            monkeypatch, 'extract_features.py', str(videos), config, ckpt,
+            '--out-dir', str(out_dir))) == \
+            f'error: --out-dir {out_dir}: {taken} is a file, not a folder'
+    assert taken.read_text() == 'mine'
+    bad = tmp_path / 'bad.py'
+    bad.write_text('x = (\n')
+    assert str(exit_in_process(
+        monkeypatch, 'extract_features.py', str(videos), str(bad), ckpt,
+        '--out-dir', str(tmp_path / 'out'))) == \
+        f"error: config {bad}: syntax error in line 1: '(' was never closed"
+    assert not (tmp_path / 'out').exists()

@@ -8,7 +8,7 @@ import torch
 
 from apis.tiny_models import (SHARED_VIDEOS, save_tiny, tiny_recognizer_cfg,
                               write_video)
-from .helpers import REPO_ROOT, exit_in_process, run_tool
+from .helpers import exit_in_process, load_tool, run_tool
 
 
 @pytest.fixture(scope='module')
@@ -81,6 +81,24 @@ def test_unreadable_video_and_bad_label_map_fail_clearly(model_files):
                  str(bad_map), cwd=folder)
 
 
+def test_bad_device_and_config_are_one_line_errors(model_files, monkeypatch):
+    """'meta' was "Cannot copy out of meta tensor", 'mps' (torch without
+    it) a RuntimeError, a config with a syntax error a SyntaxError."""
+    folder, config, ckpt, _ = model_files
+    video = write_video(folder / 'dev.mp4', np.zeros((4, 32, 32, 3),
+                                                     np.uint8))
+    for device in ('meta', 'mps'):
+        message = str(exit_in_process(monkeypatch, 'infer.py', str(video),
+                                      config, ckpt, '--device', device))
+        assert message.startswith(f"error: device '{device}' is not "
+                                  "available here; use one of 'cpu'")
+    bad = folder / 'bad.py'
+    bad.write_text('x = (\n')
+    assert str(exit_in_process(monkeypatch, 'infer.py', str(video),
+                               str(bad), ckpt)) == \
+        f"error: config {bad}: syntax error in line 1: '(' was never closed"
+
+
 @pytest.mark.parametrize('top_k', ['0', '-1'])
 def test_top_k_below_one_is_refused(monkeypatch, top_k):
     """--top-k counts the classes printed: 0 or less would print none."""
@@ -92,11 +110,7 @@ def test_top_k_below_one_is_refused(monkeypatch, top_k):
 def test_label_map_trailing_blank_lines_add_no_class(tmp_path):
     """A label map ending in blank lines (or with Windows line ends) holds
     the same classes as without them."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'infer', REPO_ROOT / 'tools' / 'infer.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('infer.py')
     labels = tmp_path / 'labels.txt'
     labels.write_bytes(b'left\r\nright\r\nup\r\ndown\r\n\r\n  \n')
     assert tool.read_label_map(str(labels), 4) == [

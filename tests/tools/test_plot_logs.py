@@ -1,22 +1,18 @@
 """tools/analysis/plot_logs.py on mmengine-style scalars.json logs
 (a run resumed into a second timestamp folder)."""
-import importlib.util
 import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from .helpers import REPO_ROOT, run_tool
+from .helpers import REPO_ROOT, load_tool, run_tool
 
 SCRIPT = REPO_ROOT / 'tools' / 'analysis' / 'plot_logs.py'
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location('plot_logs', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('analysis/plot_logs.py')
 
 
 def _write(path, records):

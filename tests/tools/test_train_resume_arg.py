@@ -1,20 +1,15 @@
 """``tools/train.py`` arguments: ``--resume PATH`` (a checkpoint file or a
 work dir), ``--amp`` on a machine without a GPU."""
 import argparse
-import importlib.util
 
 import pytest
 from mmengine.config import Config
 
-from .helpers import REPO_ROOT, exit_in_process
+from .helpers import REPO_ROOT, exit_in_process, load_tool
 
 
 def _train_tool():
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', REPO_ROOT / 'tools' / 'train.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('train.py')
 
 
 def _args(resume):
@@ -233,8 +228,8 @@ def test_overwrite_moves_nothing_on_other_ranks_or_when_continuing(
     assert not (work_dir / 'epoch_1.pth').exists()
 
 
-def test_overwrite_through_the_tool_waits_for_the_checks(tmp_path,
-                                                        monkeypatch):
+def test_overwrite_through_the_tool_waits_for_the_checks(
+        tmp_path, monkeypatch):
     """``train.py --overwrite`` sets the earlier run aside once its checks
     passed, before the runner is built; a command the checks refuse (here:
     --amp without a GPU) leaves the earlier run as it was."""

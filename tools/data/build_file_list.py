@@ -8,7 +8,8 @@ Sources (sub-commands):
 - ``ssv2 --ann something-something-v2-train.json --labels
   something-something-v2-labels.json``: label = the index of the template
   (``[something]`` -> ``something``); paths ``<id>.webm``. An annotation
-  without templates (the test set) gives an unlabeled list.
+  without templates (the test set) gives an unlabeled list; one where only
+  some entries have a template is refused.
 - ``ucf101 --splits-dir ucfTrainTestlist --split 1``: ``classInd.txt``,
   ``trainlist0N.txt``, ``testlist0N.txt``; labels are ``classInd - 1``.
 - ``hmdb51 --splits-dir testTrainMulti_7030_splits --split 1``: the
@@ -106,6 +107,13 @@ def from_ssv2(ann: str, labels: str, ext: str) -> List[Entry]:
                                 f'template {template!r} not in {labels}')
             label = label_map[template]
         entries.append((f'{item["id"]}{ext}', label))
+    labeled = [item['id'] for item in items if 'template' in item]
+    unlabeled = [item['id'] for item in items if 'template' not in item]
+    if labeled and unlabeled:  # a list may not mix the two kinds
+        raise ListError(f'{ann}: {len(labeled)} entries have a "template" '
+                        f'(e.g. id {labeled[0]}), {len(unlabeled)} do not '
+                        f'(e.g. id {unlabeled[0]}); a list is all labeled '
+                        'or all unlabeled: split the annotation')
     return entries
 
 

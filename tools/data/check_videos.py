@@ -13,7 +13,8 @@ middle and last frames are decoded (a truncated file fails at the last one);
 Writes to ``--out-dir``: ``failed.txt`` (one ``path<TAB>reason`` line per
 unreadable video; an earlier run's is removed first) and a copy of the list
 without their lines (the other lines as written), under the list's name, to
-train on. Exit status 1 when any video failed.
+train on (an ``--out-dir`` where that is the list itself, also through a
+link, is refused). Exit status 1 when any video failed.
 """
 import argparse
 import os
@@ -95,6 +96,9 @@ def read_list(ann_file: str, prefix: str,
         dataset = VideoListDataset(ann_file, pipeline=[],
                                    data_prefix=dict(video=prefix),
                                    serialize_data=False, **options)
+    except UnicodeDecodeError:  # e.g. a video given as the list
+        sys.exit(f'error: {ann_file} is not a text file; expected a list '
+                 'of video paths (or a config)')
     except ValueError as error:
         sys.exit(f'error: {error}')
     with open(ann_file, encoding='utf-8', newline='') as f:
@@ -126,8 +130,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    from mmvmae.utils.atomic_write import atomic_file
     from mmvmae.utils.batch_jobs import (clear_failures, exit_on_failures,
-                                         run_jobs)
+                                         run_jobs, same_file)
     args = parse_args()
     if args.num_workers < 1:
         sys.exit('error: --num-workers must be >= 1')
@@ -145,7 +150,7 @@ def main() -> None:
             else args.data_prefix
     entries = read_list(ann_file, prefix, options)
     clean_list = osp.join(args.out_dir, osp.basename(ann_file))
-    if osp.abspath(clean_list) == osp.abspath(ann_file):
+    if same_file(clean_list, ann_file):  # also through links
         sys.exit(f'error: --out-dir {args.out_dir} holds the list itself; '
                  'choose another folder (the list is never overwritten)')
     if osp.basename(ann_file) == 'failed.txt':
@@ -164,7 +169,8 @@ def main() -> None:
     failed = run_jobs(partial(check_video, full=args.full), videos,
                       args.num_workers)
     bad = {line.split('\t')[0] for line in failed}
-    with open(clean_list, 'w', encoding='utf-8', newline='') as f:
+    with atomic_file(clean_list) as tmp, \
+            open(tmp, 'w', encoding='utf-8', newline='') as f:
         f.writelines(line for path, line in entries if path not in bad)
     print(f'\n{len(videos) - len(bad)} of {len(videos)} videos read; the list'
           + (' without the others: ' if bad else ' (all kept): ') + clean_list,

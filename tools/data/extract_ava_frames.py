@@ -159,8 +159,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    from mmvmae.utils.batch_jobs import (exit_on_failures, outputs_or_exit,
-                                         run_jobs, video_backend)
+    from mmvmae.utils.batch_jobs import (clear_failures, exit_on_failures,
+                                         outputs_or_exit, run_jobs,
+                                         video_backend)
     args = parse_args()
     if args.fps <= 0 or args.duration <= 0 or args.num_workers < 1:
         sys.exit('error: --fps and --duration must be > 0, --num-workers '
@@ -183,12 +184,14 @@ def main() -> None:
           f'{args.duration:g} s at {args.fps:g} fps with {backend}',
           flush=True)
     if not todo:
+        clear_failures(args.out)  # an earlier run's, all done since
         return
     job = partial(extract_one, src_dir=args.videos, out_dir=args.out,
                   start=start, duration=args.duration, fps=args.fps,
                   short_side=args.short_side, backend=backend)
     exit_on_failures(run_jobs(job, todo, args.num_workers), len(todo),
                      args.out)
+
 
 if __name__ == '__main__':
     main()

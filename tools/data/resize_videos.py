@@ -12,11 +12,14 @@ path relative to ``--src-root``, default the list's folder). Outputs go to
 applied). Videos already short enough are re-encoded at their size, never
 upscaled. Resumable: finished outputs are skipped (each is written to a
 temporary file and renamed when complete; ``DST/resize_videos.json``
-records the settings, and a resume with others is refused); failures are
-listed in ``DST/failed.txt`` and make the exit status 1. Videos that would
-share an output (``a.avi`` and ``a.mp4``), list paths that would put an
-output outside DST (absolute, ``../``) and a DST inside a SRC folder are
-refused before anything is written.
+records the settings and the backend, and a resume with others is
+refused); failures are listed in ``DST/failed.txt`` and make the exit
+status 1, among them a video more than 1% short of its header's frame
+count (a truncated file would otherwise become a valid shorter one).
+Videos that would share an output (``a.avi`` and ``a.mp4``), list paths
+that would put an output outside DST (absolute, ``../``), a DST inside a
+SRC folder and, for a list, a DST that is the videos' folder or an output
+that would be a listed video are refused before anything is written.
 """
 import argparse
 import glob
@@ -42,8 +45,15 @@ def find_videos(src: str) -> List[str]:
         return sorted(found)
     if not osp.isfile(src):
         raise FileNotFoundError(f'src: no folder or list file at {src}')
-    with open(src, encoding='utf-8') as f:
-        return [line.split()[0] for line in f if line.strip()]
+    not_a_list = ValueError(f'src: {src} is not a text file; expected a '
+                            'folder of videos or a list of video paths')
+    if src.lower().endswith(VIDEO_EXTS):
+        raise not_a_list
+    try:
+        with open(src, encoding='utf-8') as f:
+            return [line.split()[0] for line in f if line.strip()]
+    except UnicodeDecodeError:
+        raise not_a_list from None
 
 
 def target_size(width: int, height: int, short_side: int) -> Tuple[int, int]:
@@ -51,6 +61,26 @@ def target_size(width: int, height: int, short_side: int) -> Tuple[int, int]:
     scale = min(1., short_side / min(width, height))
     return (max(2, int(round(width * scale / 2)) * 2),
             max(2, int(round(height * scale / 2)) * 2))
+
+
+def frame_count(path: str) -> int:
+    """The frame count of the video's header, as OpenCV reads it (0 if it
+    has none)."""
+    import cv2
+    capture = cv2.VideoCapture(path)
+    try:
+        return max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+    finally:
+        capture.release()
+
+
+def check_complete(written: int, expected: int) -> None:
+    """A truncated video whose header is intact (e.g. an mp4 with its index
+    first) decodes, without an error, into a valid shorter one: more than
+    1% (and 2 frames) short of the header's count fails."""
+    if expected and expected - written > max(2, expected // 100):
+        raise RuntimeError(f'{written} of the {expected} frames its header '
+                           'counts could be decoded (a truncated file?)')
 
 
 def resize_ffmpeg(src: str, dst: str, short_side: int, keyint: int) -> None:
@@ -67,6 +97,7 @@ def resize_ffmpeg(src: str, dst: str, short_side: int, keyint: int) -> None:
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f'ffmpeg failed: {result.stderr.strip()[-300:]}')
+    check_complete(frame_count(dst), frame_count(src))
 
 
 def resize_opencv(src: str, dst: str, short_side: int, keyint: int) -> None:
@@ -77,16 +108,20 @@ def resize_opencv(src: str, dst: str, short_side: int, keyint: int) -> None:
     if not capture.isOpened() or not ok:
         raise RuntimeError('OpenCV cannot read it')
     fps = capture.get(cv2.CAP_PROP_FPS) or 30.
+    expected = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
     size = target_size(frame.shape[1], frame.shape[0], short_side)
     writer = cv2.VideoWriter(dst, cv2.VideoWriter_fourcc(*'mp4v'), fps, size)
+    written = 0
     try:
         while ok:
             writer.write(cv2.resize(frame, size,
                                     interpolation=cv2.INTER_AREA))
+            written += 1
             ok, frame = capture.read()
     finally:
         writer.release()
         capture.release()
+    check_complete(written, expected)
 
 
 def resize_one(rel: str, src_root: str, dst_root: str, short_side: int,
@@ -122,18 +157,41 @@ SETTINGS = 'resize_videos.json'
 def check_settings(dst: str, settings: dict) -> None:
     """Record the settings in ``DST`` on the first run; a resume with other
     settings would count the old outputs as done: refused."""
+    from mmvmae.utils.atomic_write import atomic_write
     path = osp.join(dst, SETTINGS)
     if osp.isfile(path):
         with open(path) as f:
             done = json.load(f)
+        # a record from before the backend was recorded: any backend
+        done.setdefault('backend', settings['backend'])
         if done != settings:
             sys.exit(f'error: {dst} holds videos resized with {done} '
                      f'({path}), not {settings}; resize into another DST, '
                      'or delete it to start over')
         return
-    os.makedirs(dst, exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(settings, f)
+    atomic_write(json.dumps(settings), path)
+
+
+def refuse_own_outputs(videos: List[str], root: str, dst: str) -> None:
+    """Exits if DST is the listed videos' folder ``root`` (outputs beside
+    their sources), or if an output would be a listed video itself (it
+    would count as done, or be written over)."""
+    from mmvmae.utils.batch_jobs import is_inside, same_file
+    if same_file(dst, root):
+        sys.exit(f'error: DST {dst} is the folder of the listed videos '
+                 '(--src-root, default the list\'s folder): outputs would '
+                 'land beside or on their sources; choose another DST')
+    if not is_inside(dst, root):  # outputs cannot be sources (no ../)
+        return
+    src_base, dst_base = osp.realpath(root), osp.realpath(dst)
+    sources = {osp.normpath(osp.join(src_base, rel)) for rel in videos}
+    own = [osp.join(dst, osp.splitext(rel)[0] + '.mp4') for rel in videos
+           if osp.normpath(osp.join(dst_base, osp.splitext(rel)[0] + '.mp4'))
+           in sources]
+    if own:
+        sys.exit(f'error: {len(own)} output(s) would be listed videos '
+                 '(counted as done, or written over); choose a DST outside '
+                 f'{root or "."}:\n' + '\n'.join(own[:5]))
 
 
 def parse_args() -> argparse.Namespace:
@@ -166,7 +224,7 @@ def main() -> None:
     backend = video_backend(args.backend)
     try:
         videos = find_videos(args.src)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
     root = args.src if osp.isdir(args.src) else (
         args.src_root or osp.dirname(args.src))
@@ -177,8 +235,10 @@ def main() -> None:
         videos, lambda rel: osp.join(args.dst, osp.splitext(rel)[0] + '.mp4'),
         'output .mp4 file(s)', 'rename them or resize them into separate '
         'DST folders', inside=args.dst)
+    if not osp.isdir(args.src):
+        refuse_own_outputs(videos, root, args.dst)
     check_settings(args.dst, dict(short_side=args.short_side,
-                                  keyint=args.keyint))
+                                  keyint=args.keyint, backend=backend))
     todo = [rel for out, rel in outputs.items() if not osp.isfile(out)]
     print(f'{len(outputs)} videos, {len(outputs) - len(todo)} already done; '
           f'resizing {len(todo)} to short side {args.short_side} with '
@@ -191,6 +251,7 @@ def main() -> None:
                   backend=backend)
     exit_on_failures(run_jobs(job, todo, args.num_workers), len(todo),
                      args.dst)
+
 
 if __name__ == '__main__':
     main()
