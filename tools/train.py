@@ -232,14 +232,15 @@ def main() -> None:
     refuse_amp_on_cpu(cfg)
     check_data_files(cfg, ('train', 'val'))
     path = cfg.get('load_from')
+    resuming = cfg.get('resume') and path and osp.isfile(path)
     with exit_on_unknown_type(cfg):
-        check_pretrained_checkpoints(cfg)
+        if not resuming:  # a resume replaces the pretrained weights
+            check_pretrained_checkpoints(cfg)
         if args.overwrite:  # the checks passed: this run will start
             set_aside_earlier_run(cfg)
         # a resume reads all of its checkpoint: it must fit
-        runner = build_runner_for(cfg, path, '--resume: ') if \
-            cfg.get('resume') and path and osp.isfile(path) else \
-            build_runner(cfg)
+        runner = build_runner_for(cfg, path, '--resume: ') if resuming \
+            else build_runner(cfg)
         runner.train()
 
 

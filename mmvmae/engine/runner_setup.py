@@ -199,4 +199,34 @@ def build_runner_for(cfg: Config, checkpoint: str, option: str = '',
         check_checkpoint_fits(runner.model, state, checkpoint)
     except CheckpointError as error:
         raise SystemExit(f'error: {option}{error}') from None
+    if training and cfg.get('resume'):
+        skip_pretrained_init(runner, checkpoint)
     return runner
+
+
+# initialisers that load weights from a file
+_PRETRAINED_INITS = ('Pretrained', 'VideoMAEPretrained')
+
+
+def skip_pretrained_init(runner: Runner, checkpoint: str) -> None:
+    """A resume replaces every weight (the checkpoint fits the model): the
+    model's initialisation from pretrained files is skipped, so that a run
+    resumes where those files are gone (another machine) without reading
+    them. mmengine initialises the model before it resumes."""
+    model = getattr(runner.model, 'module', runner.model)
+    if not isinstance(model, torch.nn.Module):  # FlexibleRunner: later
+        return
+    skipped = []
+    for name, module in model.named_modules():
+        init_cfg = getattr(module, 'init_cfg', None)
+        inits = init_cfg if isinstance(init_cfg, list) else [init_cfg]
+        kept = [init for init in inits if not (
+            isinstance(init, dict) and init.get('type') in _PRETRAINED_INITS)]
+        if len(kept) < len(inits):
+            module.init_cfg = kept or None
+            skipped.append(name or 'model')
+    if skipped:
+        runner.logger.info(
+            f'resuming from {checkpoint}: the pretrained initialisation of '
+            f'{", ".join(skipped)} is skipped (the checkpoint holds every '
+            'weight)')

@@ -294,3 +294,27 @@ def test_test_run_keeps_the_training_config_dump(tmp_path, monkeypatch,
     from mmengine.runner import FlexibleRunner, Runner
     for runner_type in (Runner, FlexibleRunner):  # mmengine's, once built
         assert runner_type.dump_config.__module__.startswith('mmengine.')
+
+
+def test_resume_skips_the_pretrained_initialisation(tmp_path, capfd):
+    """A resume replaces every weight: the backbone's VideoMAEPretrained
+    file is neither checked nor read (it may be gone on another machine),
+    while a new run still needs it."""
+    from mmvmae.registry import MODELS
+    cfg = Config.fromfile(FINETUNE)
+    gone = str(tmp_path / 'gone' / 'epoch_800.pth')
+    cfg.model.backbone.init_cfg.checkpoint = gone
+    state = MODELS.build(copy.deepcopy(cfg.model)).state_dict()
+    checkpoint = tmp_path / 'epoch_1.pth'
+    torch.save(dict(state_dict=state, meta=dict(epoch=1, iter=8)),
+               checkpoint)
+    cfg.work_dir, cfg.launcher = str(tmp_path / 'w'), 'none'
+    new_run = build_runner_for(copy.deepcopy(cfg), str(checkpoint))
+    with pytest.raises(FileNotFoundError, match='gone'):
+        new_run.model.init_weights()
+    cfg.resume, cfg.load_from = True, str(checkpoint)
+    runner = build_runner_for(cfg, str(checkpoint))
+    assert runner.model.backbone.init_cfg is None
+    runner.model.init_weights()  # no file read
+    assert 'the pretrained initialisation of backbone is skipped' in \
+        capfd.readouterr().out

@@ -282,3 +282,29 @@ def test_load_from_a_work_dir_with_resume(tmp_path):
     cfg = Config(dict(cfg, resume=True, load_from=str(tmp_path / 'run')))
     tool.resolve_load_from(cfg)
     assert cfg.load_from == str(tmp_path / 'run' / 'epoch_2.pth')
+
+
+def test_resume_does_not_need_the_pretrained_file(tmp_path, monkeypatch):
+    """``--resume`` replaces the pretrained weights: a fine-tuning config
+    whose VideoMAEPretrained file is gone resumes; a new run is refused."""
+    import torch
+
+    from mmvmae.engine import runner_setup
+
+    class StopAtBuild:
+        @classmethod
+        def from_cfg(cls, cfg):
+            raise SystemExit('runner built')
+
+    monkeypatch.setattr(runner_setup, 'Runner', StopAtBuild)
+    checkpoint = tmp_path / 'epoch_1.pth'
+    torch.save(dict(state_dict={}, meta=dict(epoch=1, iter=8)), checkpoint)
+    config = str(REPO_ROOT / 'configs/finetune/'
+                 'videomae_vit-tiny_demo-finetune.py')
+    args = ('train.py', config, '--work-dir', str(tmp_path / 'w'),
+            '--cfg-options', 'model.backbone.init_cfg.checkpoint='
+            f'{tmp_path / "gone.pth"}')
+    assert 'model.backbone.init_cfg.checkpoint' in str(
+        exit_in_process(monkeypatch, *args))
+    assert str(exit_in_process(monkeypatch, *args, '--resume',
+                               str(checkpoint))) == 'runner built'
