@@ -202,6 +202,25 @@ def refuse_to_overwrite(cfg: Config) -> None:
             'over there with --overwrite')
 
 
+def refuse_sharding_on_cpu(cfg: Config) -> None:
+    """mmengine's FSDP strategy needs a GPU and its DeepSpeed strategy the
+    deepspeed package; say so before the run starts."""
+    import importlib.util
+
+    from mmengine.device import get_device
+    strategy = str((cfg.get('strategy') or {}).get('type', ''))
+    if strategy not in ('FSDPStrategy', 'DeepSpeedStrategy'):
+        return
+    if get_device() == 'cpu':
+        raise SystemExit(f'error: strategy {strategy} (the *_fsdp.py / '
+                         '*_deepspeed.py configs) needs GPUs; train with the '
+                         'plain config on this machine')
+    if strategy == 'DeepSpeedStrategy' and \
+            importlib.util.find_spec('deepspeed') is None:
+        raise SystemExit('error: strategy DeepSpeedStrategy needs the '
+                         'deepspeed package: pip install deepspeed')
+
+
 def refuse_amp_on_cpu(cfg: Config) -> None:
     """mmengine's ``AmpOptimWrapper`` asserts a GPU (CUDA, NPU, MLU or MUSA)
     when it is built; say so before the run starts."""
@@ -230,6 +249,7 @@ def main() -> None:
     if not args.overwrite:
         refuse_to_overwrite(cfg)
     refuse_amp_on_cpu(cfg)
+    refuse_sharding_on_cpu(cfg)
     check_data_files(cfg, ('train', 'val'))
     path = cfg.get('load_from')
     resuming = cfg.get('resume') and path and osp.isfile(path)

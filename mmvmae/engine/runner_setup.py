@@ -10,6 +10,7 @@ from typing import Iterator
 import torch
 from mmengine.config import Config
 from mmengine.dist import get_world_size, master_only
+from mmengine.logging import print_log
 from mmengine.runner import FlexibleRunner, Runner
 
 from mmvmae.datasets.robust_seeding import enable_sample_seeding
@@ -105,7 +106,30 @@ def prepare_train_cfg(cfg: Config, training: bool = True) -> Config:
         enable_sample_seeding(cfg.get('train_dataloader'))
     if training:  # Mixup / CutMix run in training only
         check_blending_classes(cfg.get('model'))
+        warn_schedule_ends_early(cfg)
     return cfg
+
+
+def warn_schedule_ends_early(cfg: Config) -> None:
+    """Warn when the epoch-based parameter schedule ends before
+    ``train_cfg.max_epochs`` (e.g. ``--cfg-options train_cfg.max_epochs``
+    raised alone): the last epochs run at the schedule's end value."""
+    max_epochs = (cfg.get('train_cfg') or {}).get('max_epochs')
+    schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    ends = [s.get('end') for s in schedulers
+            if isinstance(s, dict) and s.get('by_epoch', True)]
+    if not isinstance(max_epochs, int) or not ends or \
+            not all(isinstance(end, int) for end in ends):
+        return  # iteration-based, open-ended or not a list of dicts
+    if max(ends) < max_epochs:
+        print_log(
+            f'param_scheduler ends at epoch {max(ends)}, train_cfg.max_epochs '
+            f'is {max_epochs}: epochs {max(ends) + 1}-{max_epochs} run at '
+            'the end value (lr). Restate param_scheduler for the new length '
+            '(its lengths are computed when the config is read)',
+            logger='current', level=logging.WARNING)
 
 
 # mmengine's runner classes that define ``dump_config`` (the runners

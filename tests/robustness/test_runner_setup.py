@@ -318,3 +318,25 @@ def test_resume_skips_the_pretrained_initialisation(tmp_path, capfd):
     runner.model.init_weights()  # no file read
     assert 'the pretrained initialisation of backbone is skipped' in \
         capfd.readouterr().out
+
+
+def test_schedule_ending_before_max_epochs_is_warned(capfd):
+    """``train_cfg.max_epochs`` raised alone leaves the epoch-based schedule
+    ending earlier: the log says the last epochs run at its end value."""
+    from mmengine.logging import MMLogger
+    from mmvmae.engine.runner_setup import warn_schedule_ends_early
+    MMLogger.get_instance('mmvmae_schedule_warning')  # the current logger
+    cfg = Config.fromfile(FINETUNE)
+    ends = max(s['end'] for s in cfg.param_scheduler)
+    assert cfg.train_cfg.max_epochs == ends  # the recipe as written
+    warn_schedule_ends_early(cfg)
+    assert 'param_scheduler ends' not in capfd.readouterr().out
+    cfg.train_cfg.max_epochs = ends + 2
+    warn_schedule_ends_early(cfg)
+    assert f'param_scheduler ends at epoch {ends}, train_cfg.max_epochs is ' \
+        f'{ends + 2}: epochs {ends + 1}-{ends + 2} run at the end value' in \
+        capfd.readouterr().out
+    # iteration-based schedules are not compared with epochs
+    cfg.param_scheduler = [dict(type='LinearLR', by_epoch=False, end=3)]
+    warn_schedule_ends_early(cfg)
+    assert 'param_scheduler ends' not in capfd.readouterr().out

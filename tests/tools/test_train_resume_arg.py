@@ -1,6 +1,7 @@
 """``tools/train.py`` arguments: ``--resume PATH`` (a checkpoint file or a
 work dir), ``--amp`` on a machine without a GPU."""
 import argparse
+import importlib.util
 
 import pytest
 from mmengine.config import Config
@@ -308,3 +309,32 @@ def test_resume_does_not_need_the_pretrained_file(tmp_path, monkeypatch):
         exit_in_process(monkeypatch, *args))
     assert str(exit_in_process(monkeypatch, *args, '--resume',
                                str(checkpoint))) == 'runner built'
+
+
+@pytest.mark.parametrize('strategy', ['FSDPStrategy', 'DeepSpeedStrategy'])
+def test_sharding_strategies_without_a_gpu_are_a_clear_error(
+        strategy, monkeypatch, tmp_path):
+    """The FSDP / DeepSpeed configs on a machine without a GPU: one line,
+    not mmengine's traceback from deep in the strategy."""
+    import mmengine.device
+    tool = _train_tool()
+    cfg = Config(dict(strategy=dict(type=strategy)))
+    monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cpu')
+    with pytest.raises(SystemExit, match=f'strategy {strategy} .*needs '
+                       'GPUs'):
+        tool.refuse_sharding_on_cpu(cfg)
+    monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cuda')
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name: None)
+    if strategy == 'DeepSpeedStrategy':
+        with pytest.raises(SystemExit, match='pip install deepspeed'):
+            tool.refuse_sharding_on_cpu(cfg)
+    else:
+        tool.refuse_sharding_on_cpu(cfg)  # a GPU: FSDP may run
+    tool.refuse_sharding_on_cpu(Config(dict()))  # no strategy
+    monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cpu')
+    config = str(REPO_ROOT / 'configs/pretrain/'
+                 'videomae_vit-tiny_demo-pretrain.py')
+    assert 'needs GPUs' in str(exit_in_process(  # the tool checks it
+        monkeypatch, 'train.py', config, '--work-dir', str(tmp_path),
+        '--cfg-options', f'strategy.type={strategy}',
+        'runner_type=FlexibleRunner'))
