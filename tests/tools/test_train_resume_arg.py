@@ -229,11 +229,9 @@ def test_overwrite_moves_nothing_on_other_ranks_or_when_continuing(
     assert not (work_dir / 'epoch_1.pth').exists()
 
 
-def test_overwrite_through_the_tool_waits_for_the_checks(
-        tmp_path, monkeypatch):
-    """``train.py --overwrite`` sets the earlier run aside once its checks
-    passed, before the runner is built; a command the checks refuse (here:
-    --amp without a GPU) leaves the earlier run as it was."""
+def _stop_at_build(monkeypatch) -> None:
+    """``tools/train.py`` exits with 'runner built' where it builds the
+    runner (all its checks passed)."""
     from mmvmae.engine import runner_setup
 
     class StopAtBuild:
@@ -242,6 +240,14 @@ def test_overwrite_through_the_tool_waits_for_the_checks(
             raise SystemExit('runner built')
 
     monkeypatch.setattr(runner_setup, 'Runner', StopAtBuild)
+
+
+def test_overwrite_through_the_tool_waits_for_the_checks(
+        tmp_path, monkeypatch):
+    """``train.py --overwrite`` sets the earlier run aside once its checks
+    passed, before the runner is built; a command the checks refuse (here:
+    --amp without a GPU) leaves the earlier run as it was."""
+    _stop_at_build(monkeypatch)
     work_dir = tmp_path / 'run'
     _earlier_run(work_dir)
     before = sorted(p.name for p in work_dir.iterdir())
@@ -290,14 +296,7 @@ def test_resume_does_not_need_the_pretrained_file(tmp_path, monkeypatch):
     whose VideoMAEPretrained file is gone resumes; a new run is refused."""
     import torch
 
-    from mmvmae.engine import runner_setup
-
-    class StopAtBuild:
-        @classmethod
-        def from_cfg(cls, cfg):
-            raise SystemExit('runner built')
-
-    monkeypatch.setattr(runner_setup, 'Runner', StopAtBuild)
+    _stop_at_build(monkeypatch)
     checkpoint = tmp_path / 'epoch_1.pth'
     torch.save(dict(state_dict={}, meta=dict(epoch=1, iter=8)), checkpoint)
     config = str(REPO_ROOT / 'configs/finetune/'
